@@ -1,0 +1,30 @@
+// Time comes in through a Clock so tests can pin "now" (time-zone boundaries, scheduler slots)
+// instead of sleeping or depending on the day they run.
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export function fixedClock(at: Date | string): Clock {
+  const instant = new Date(at);
+  return { now: () => new Date(instant) };
+}
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  #ms: number;
+  constructor(at: Date | string) {
+    this.#ms = new Date(at).getTime();
+  }
+  now(): Date {
+    return new Date(this.#ms);
+  }
+  set(at: Date | string): void {
+    this.#ms = new Date(at).getTime();
+  }
+  advance(ms: number): void {
+    this.#ms += ms;
+  }
+}
