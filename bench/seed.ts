@@ -7,7 +7,6 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { sql } from 'kysely';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { generateSchoolData } from '../seed/generate.js';
 import { freshBenchDatabase, report, round, timed } from './lib.js';
