@@ -37,7 +37,10 @@ try {
   const client = await database.pool.connect();
   let copied: { ms: number };
   try {
-    await pipeline(client.query(copyTo('COPY (SELECT * FROM attendance) TO STDOUT')), createWriteStream(file));
+    await pipeline(
+      client.query(copyTo('COPY (SELECT * FROM attendance) TO STDOUT')),
+      createWriteStream(file),
+    );
     await client.query('TRUNCATE attendance');
     copied = await timed(async () => {
       await client.query('BEGIN');
