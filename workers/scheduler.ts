@@ -150,9 +150,8 @@ export class Scheduler {
     const added: string[] = [];
     for (const { kind, schedule, definition } of this.#kinds) {
       try {
-        const targets: (TenantInfo | undefined)[] = schedule.perTenant
-          ? (tenants ??= await listActiveTenants(db))
-          : [undefined];
+        if (schedule.perTenant && !tenants) tenants = await listActiveTenants(db);
+        const targets: (TenantInfo | undefined)[] = schedule.perTenant ? (tenants ?? []) : [undefined];
         for (const tenant of targets) {
           const timeZone = tenant?.timeZone ?? schedule.timeZone;
           for (const at of slotsBetween(schedule.cron, timeZone, after, now)) {
