@@ -144,7 +144,10 @@ export class Scheduler {
     const { clock, config, log, db } = this.#deps;
     const now = clock.now();
     const after = this.#lastTick ?? new Date(now.getTime() - config.SCHEDULER_GRACE_HOURS * 3_600_000);
-    if (now.getTime() <= after.getTime()) return [];
+    if (now.getTime() <= after.getTime()) {
+      this.#lastTick ??= now;
+      return [];
+    }
     let tenants: TenantInfo[] | undefined;
     let complete = true;
     const added: string[] = [];
