@@ -43,6 +43,11 @@ const schema = z.object({
   SCHEDULER_GRACE_HOURS: int(0, 72).default(4),
   JOB_RUN_RETENTION_DAYS: int(1, 3650).default(90),
   EMAIL_DELIVERY_RETENTION_DAYS: int(1, 3650).default(400),
+  // dashboard (issue 3)
+  /** Wrong dashboard passwords from one client address before it is locked out. */
+  DASHBOARD_LOCKOUT_ATTEMPTS: int(1, 1000).default(10),
+  /** How long a locked-out client waits; failures older than this are forgotten. */
+  DASHBOARD_LOCKOUT_SECONDS: int(1, 86_400).default(900),
 });
 
 export type Config = z.infer<typeof schema> & {
