@@ -48,6 +48,11 @@ const schema = z.object({
   DASHBOARD_LOCKOUT_ATTEMPTS: int(1, 1000).default(10),
   /** How long a locked-out client waits; failures older than this are forgotten. */
   DASHBOARD_LOCKOUT_SECONDS: int(1, 86_400).default(900),
+  /**
+   * Express "trust proxy" for the dashboard behind a reverse proxy (a hop count like 1, or addresses
+   * like loopback,10.0.0.0/8), so the lockout counts real client addresses instead of the proxy's.
+   */
+  DASHBOARD_TRUST_PROXY: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -59,6 +59,7 @@ export function createDashboardApp(deps: DashboardDeps, options: DashboardOption
 
   const app = express();
   app.disable('x-powered-by');
+  if (config.DASHBOARD_TRUST_PROXY) app.set('trust proxy', trustProxySetting(config.DASHBOARD_TRUST_PROXY));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -114,6 +115,11 @@ export function createDashboardApp(deps: DashboardDeps, options: DashboardOption
   app.use(errorHandler(log));
 
   return { app, close: () => board.close() };
+}
+
+/** "2" means two proxy hops; anything else is Express's address list syntax ("loopback, 10.0.0.0/8"). */
+export function trustProxySetting(value: string): number | string {
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function errorHandler(log: Logger): ErrorRequestHandler {

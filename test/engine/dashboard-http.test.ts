@@ -45,7 +45,11 @@ function operatorRouter() {
 
 beforeAll(async () => {
   fixture = await startTestDashboard({
-    env: { DASHBOARD_LOCKOUT_ATTEMPTS: '3', DASHBOARD_LOCKOUT_SECONDS: '600' },
+    env: {
+      DASHBOARD_LOCKOUT_ATTEMPTS: '3',
+      DASHBOARD_LOCKOUT_SECONDS: '600',
+      DASHBOARD_TRUST_PROXY: 'loopback',
+    },
     metrics,
     routers: [
       { path: '/own', router: ownRouter(), auth: 'own' },
@@ -87,6 +91,11 @@ describe('authentication', () => {
     expect(right.status).toBe(429);
     // Open routes are not affected by the lockout.
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // Another client behind the trusted (loopback) proxy is not locked out by this one's failures.
+    const otherClient = await fetch(`${base}/ops/ping`, {
+      headers: { authorization: basic(), 'x-forwarded-for': '203.0.113.7' },
+    });
+    expect(otherClient.status).toBe(200);
   });
 });
 
@@ -266,6 +275,15 @@ describe('readiness when a dependency is down', () => {
 });
 
 describe('startDashboard', () => {
+  it('stops listening and closes its queues on close(), once', async () => {
+    const running = await startDashboard({ ...fixture.deps, config: dashboardConfig(), jobs: testJobs });
+    expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+    await Promise.all([running.close(), running.close()]);
+    await expect(fetch(`${running.url}/healthz`)).rejects.toThrow();
+    // The Redis connection belongs to the caller and stays usable.
+    expect(await fixture.redis.ping()).toBe('PONG');
+  });
+
   it('refuses to start without credentials, naming the settings', async () => {
     const config = { ...dashboardConfig(), DASHBOARD_PASSWORD: undefined };
     await expect(
