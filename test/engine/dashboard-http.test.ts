@@ -4,7 +4,7 @@ import express from 'express';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../core/db.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, InputError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { createRedis } from '../../core/redis.js';
 import { createDashboardApp } from '../../dashboard/app.js';
@@ -40,6 +40,12 @@ function operatorRouter() {
   const router = express.Router();
   router.get('/ping', (_req, res) => res.json({ operator: true }));
   router.post('/touch', (_req, res) => res.json({ touched: true }));
+  router.get('/bad', async () => {
+    throw new InputError('must be a UUID', 'tenantId');
+  });
+  router.get('/broken', async () => {
+    throw new Error('database password is hunter2');
+  });
   return router;
 }
 
@@ -123,6 +129,19 @@ describe('in a fresh dashboard', () => {
     expect((await fetch(`${url}/ops/ping`)).status).toBe(401);
     const ops = await fetch(`${url}/ops/ping`, { headers: { authorization: basic() } });
     expect(await ops.json()).toEqual({ operator: true });
+  });
+
+  it('turns bad input into 400 naming the field, hides internal errors, and answers 404 in JSON', async () => {
+    const auth = { authorization: basic() };
+    const bad = await fetch(`${url}/ops/bad`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: 'tenantId: must be a UUID', field: 'tenantId' });
+    const broken = await fetch(`${url}/ops/broken`, { headers: auth });
+    expect(broken.status).toBe(500);
+    expect(await broken.text()).not.toContain('hunter2');
+    const missing = await fetch(`${url}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: expect.stringContaining('/nowhere') });
   });
 
   it('refuses cross-origin and origin-less state changes with 403, allows same-origin ones', async () => {
