@@ -56,6 +56,16 @@ const schema = z.object({
   WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   RUN_HISTORY_FLUSH_MS: int(10, 60_000).default(200),
   RUN_HISTORY_BATCH: int(1, 10_000).default(500),
+  // dashboard (issue 3)
+  /** Wrong dashboard passwords from one client address before it is locked out. */
+  DASHBOARD_LOCKOUT_ATTEMPTS: int(1, 1000).default(10),
+  /** How long a locked-out client waits; failures older than this are forgotten. */
+  DASHBOARD_LOCKOUT_SECONDS: int(1, 86_400).default(900),
+  /**
+   * Express "trust proxy" for the dashboard behind a reverse proxy (a hop count like 1, or addresses
+   * like loopback,10.0.0.0/8), so the lockout counts real client addresses instead of the proxy's.
+   */
+  DASHBOARD_TRUST_PROXY: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema> & {
