@@ -40,6 +40,14 @@ export function createDatabase(
   // An idle client losing its connection (server restart, pg_terminate_backend) must not crash
   // the process; the pool discards it and the next checkout connects afresh.
   pool.on('error', (error) => options.log.warn({ err: error }, 'idle PostgreSQL connection lost'));
+  // A checked-out client losing its connection mid-query (pg_terminate_backend, failover) also
+  // emits 'error' on the client itself; unhandled, that killed the worker process (found by
+  // test/reliability). The query still rejects, so the job fails and is retried with backoff.
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      options.log.warn({ err: { message: error.message } }, 'PostgreSQL connection lost mid-query'),
+    ),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {
