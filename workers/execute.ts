@@ -2,7 +2,7 @@
 // validate the payload, build the JobContext with a child logger carrying job id, kind and
 // tenant, run the handler, and record the attempt in run history and metrics.
 import { hostname } from 'node:os';
-import { type Job, type Processor, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db.js';
@@ -115,10 +115,16 @@ export async function executeJob(
 export function createProcessor(
   definition: JobDefinition,
   deps: ExecuteDeps,
-  shutdown: AbortSignal,
+  shutdown: { stopping(): boolean; signal: AbortSignal },
 ): Processor {
-  return async (job: Job, _token?: string, signal?: AbortSignal) => {
-    const combined = signal ? AbortSignal.any([signal, shutdown]) : shutdown;
+  return async (job: Job, token?: string, signal?: AbortSignal) => {
+    if (shutdown.stopping() && token) {
+      // A job fetched in the instant between "stop" and the worker's blocking connection closing:
+      // hand it straight back (no attempt used) for another worker instead of starting it now.
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    const combined = signal ? AbortSignal.any([signal, shutdown.signal]) : shutdown.signal;
     try {
       return await executeJob(
         definition,

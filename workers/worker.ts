@@ -21,9 +21,11 @@ export async function startWorkers(
   const jobs = deps.jobs ?? jobRegistry;
   const { config } = deps;
   const shutdown = new AbortController();
+  let stopping = false;
+  const shutdownState = { stopping: () => stopping, signal: shutdown.signal };
   const workers = jobs.map((definition) => {
     const settings = resolveJobSettings(definition, config);
-    const worker = new Worker(definition.name, createProcessor(definition, deps, shutdown.signal), {
+    const worker = new Worker(definition.name, createProcessor(definition, deps, shutdownState), {
       connection: deps.redis,
       prefix: config.QUEUE_PREFIX,
       concurrency: settings.concurrency,
@@ -48,6 +50,7 @@ export async function startWorkers(
   return {
     workers,
     async close(timeoutMs) {
+      stopping = true;
       await closeWithin(
         timeoutMs,
         async () => {
