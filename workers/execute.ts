@@ -130,7 +130,10 @@ export function createProcessor(
         definition,
         {
           jobId: job.id!,
-          attempt: job.attemptsMade + 1,
+          // attemptsMade counts failures only; a run cut off by SIGKILL (stalled, then started
+          // again) counts in attemptsStarted, so the retry gets its own run-history row instead
+          // of overwriting the killed attempt's (found by test/reliability/crash.test.ts).
+          attempt: Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0),
           payload: job.data,
           signal: combined,
           progress: (value) => job.updateProgress(value),
