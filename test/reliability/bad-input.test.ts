@@ -273,8 +273,10 @@ describe('bad input corpus', () => {
     const queues = new Map<string, Queue>();
     const queue = (kind: string) => {
       let found = queues.get(kind);
-      if (!found)
-        queues.set(kind, (found = new Queue(kind, { connection: redis, prefix: config.QUEUE_PREFIX })));
+      if (!found) {
+        found = new Queue(kind, { connection: redis, prefix: config.QUEUE_PREFIX });
+        queues.set(kind, found);
+      }
       return found;
     };
     const added = [];
