@@ -77,8 +77,13 @@ export function createQueueBoard(options: {
     options: { uiConfig: { boardTitle: 'School jobs' }, handlerHooks: boardHooks },
   });
 
+  // The adapter's router is an Express app of its own, which announces "X-Powered-By: Express"
+  // even though the dashboard app disables it (found by test/reliability/security.test.ts).
+  const boardApp = serverAdapter.getRouter() as Router & { disable?(setting: string): unknown };
+  boardApp.disable?.('x-powered-by');
+
   return {
-    router: serverAdapter.getRouter() as Router,
+    router: boardApp,
     queues,
     async close() {
       await Promise.all([...queues.values()].map((queue) => queue.close()));
