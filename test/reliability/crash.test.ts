@@ -10,8 +10,8 @@ import { createEnqueuer, type Enqueuer } from '../../workers/queues.js';
 import { dropPrefix, testPrefix } from '../engine/fixtures/engine.js';
 import { testConfig } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { createEffectsTable, effectOf, reliabilityJobs } from './fixtures/effect-jobs.js';
-import { recordFigure } from './fixtures/figures.js';
+import { createEffectsTable, effectOf, effects, reliabilityJobs } from './fixtures/effect-jobs.js';
+import { LONG, recordFigure } from './fixtures/figures.js';
 import { type Proc, startWorker, until } from './fixtures/processes.js';
 
 let database: TestDatabase;
@@ -71,6 +71,10 @@ describe('crash: SIGKILL mid-job', () => {
     const clean = await until(() => effectOf(database.db, 'rel-effect', cleanId), 'the clean run');
 
     const jobId = await enqueuer.enqueue('rel-effect', { sleepMs: 1500 }, { jobId: 'crashed' });
+    // The long run kills the worker with a backlog in flight too (5 running, the rest waiting).
+    const backlog = LONG ? 50 : 0;
+    for (let i = 0; i < backlog; i++)
+      await enqueuer.enqueue('rel-effect', { sleepMs: 300 }, { jobId: `backlog-${i}` });
     // Midway: the handler has started (its 'running' row is in history) and not written yet.
     await until(
       async () => (await runsOf(jobId)).some((run) => run.status === 'running'),
@@ -103,7 +107,17 @@ describe('crash: SIGKILL mid-job', () => {
       [2, 'completed', true],
     ]);
     expect(second.output()).toMatch(/job stalled/);
+    const backlogRows = await until(async () => {
+      const rows = await effects(database.db, 'rel-effect');
+      const done = rows.filter((row) => row.job_id.startsWith('backlog-'));
+      return done.length === backlog ? done : undefined;
+    }, 'the backlog');
+    expect(backlogRows.filter((row) => row.runs !== 1)).toEqual([]);
     expect(await second.kill('SIGTERM')).toBe(0);
-    recordFigure('fault-sigkill-test-kind', { jobs: 1, survived: 1, duplicatedEffects: 0 });
+    recordFigure(LONG ? 'fault-sigkill-long' : 'fault-sigkill', {
+      jobs: 1 + backlog,
+      survived: 1 + backlogRows.length,
+      duplicatedEffects: 0,
+    });
   });
 });

@@ -141,7 +141,9 @@ describe('infrastructure faults', () => {
     });
   });
 
-  it('workers reconnect after a Redis restart and process the jobs queued before and during it', async () => {
+  it('workers reconnect after a Redis restart and process the jobs queued before and during it', {
+    timeout: LONG ? 300_000 : 90_000,
+  }, async () => {
     const server = await privateRedis();
     cleanups.push(() => server.destroy());
     await server.start();
@@ -197,7 +199,7 @@ describe('infrastructure faults', () => {
     await queue.close();
     const codes = await Promise.all(workers.map((proc) => proc.kill('SIGTERM')));
     expect(codes).toEqual([0, 0]);
-    recordFigure('fault-redis-restart', {
+    recordFigure(LONG ? 'fault-redis-restart-long' : 'fault-redis-restart', {
       jobs: 2 * perPhase,
       survived: ids.length,
       duplicated: twice.length,
