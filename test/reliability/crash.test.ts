@@ -73,8 +73,13 @@ describe('crash: SIGKILL mid-job', () => {
     const jobId = await enqueuer.enqueue('rel-effect', { sleepMs: 1500 }, { jobId: 'crashed' });
     // The long run kills the worker with a backlog in flight too (5 running, the rest waiting).
     const backlog = LONG ? 50 : 0;
-    for (let i = 0; i < backlog; i++)
-      await enqueuer.enqueue('rel-effect', { sleepMs: 300 }, { jobId: `backlog-${i}` });
+    await enqueuer.queue('rel-effect').addBulk(
+      Array.from({ length: backlog }, (_, i) => ({
+        name: 'rel-effect',
+        data: { sleepMs: 300 },
+        opts: { jobId: `backlog-${i}`, attempts: 5 },
+      })),
+    );
     // Midway: the handler has started (its 'running' row is in history) and not written yet.
     await until(
       async () => (await runsOf(jobId)).some((run) => run.status === 'running'),
