@@ -107,3 +107,18 @@ export function resolveAllJobSettings(
 ): Map<string, JobSettings> {
   return new Map(jobs.map((job) => [job.name, resolveJobSettings(job, config)]));
 }
+
+/**
+ * JOB_<KIND>_<SETTING> variables that name no registered kind (a typo, or a kind that was
+ * removed): reported at start, since an override that silently does nothing is worse than none.
+ */
+export function unknownOverrides(jobs: readonly JobDefinition[], config: Config): string[] {
+  const known = new Set(
+    jobs.flatMap((job) =>
+      ['CONCURRENCY', 'ATTEMPTS', 'BACKOFF_MS', 'SCHEDULE'].map((s) => envKey(job.name, s)),
+    ),
+  );
+  return Object.keys(config.env).filter(
+    (key) => /^JOB_[A-Z0-9_]+_(CONCURRENCY|ATTEMPTS|BACKOFF_MS|SCHEDULE)$/.test(key) && !known.has(key),
+  );
+}
