@@ -53,6 +53,19 @@ const schema = z.object({
    * like loopback,10.0.0.0/8), so the lockout counts real client addresses instead of the proxy's.
    */
   DASHBOARD_TRUST_PROXY: z.string().min(1).optional(),
+  // job engine (issue 3). Per-kind overrides JOB_<KIND>_CONCURRENCY/_ATTEMPTS/_BACKOFF_MS/_SCHEDULE
+  // are read from `env` by workers/job-settings.ts, since the kinds are only known to the registry.
+  WORKER_CONCURRENCY: int(1, 1000).default(5),
+  JOB_ATTEMPTS: int(1, 100).default(3),
+  JOB_BACKOFF_MS: int(0, 86_400_000).default(10_000),
+  QUEUE_KEEP_COMPLETED: int(0, 1_000_000).default(1000),
+  QUEUE_KEEP_COMPLETED_HOURS: int(1, 24 * 90).default(48),
+  QUEUE_KEEP_FAILED: int(0, 1_000_000).default(5000),
+  QUEUE_KEEP_FAILED_DAYS: int(1, 365).default(14),
+  WORKER_LOCK_DURATION_MS: int(500, 3_600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
+  RUN_HISTORY_FLUSH_MS: int(10, 60_000).default(200),
+  RUN_HISTORY_BATCH: int(1, 10_000).default(500),
 });
 
 export type Config = z.infer<typeof schema> & {

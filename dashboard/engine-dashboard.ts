@@ -1,0 +1,19 @@
+// The dashboard as the engine's roles run it (`dashboard`, `start`, `demo`): the workers' metrics
+// registry, the engine's registered job kinds, and the routers other parts of the engine own.
+import type { Engine } from '../workers/engine.js';
+import { metricsRegistry } from '../workers/metrics.js';
+import type { MountedRouter } from './app.js';
+import { type RunningDashboard, startDashboard } from './server.js';
+
+function engineRouters(_engine: Engine): MountedRouter[] {
+  return [];
+}
+
+export function startEngineDashboard(engine: Engine): Promise<RunningDashboard> {
+  return startDashboard({
+    ...engine,
+    metrics: metricsRegistry,
+    jobs: engine.jobs,
+    routers: engineRouters(engine),
+  });
+}
