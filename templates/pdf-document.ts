@@ -1,0 +1,96 @@
+// The parts every PDF shares: a font that renders accents, the school's header band in its
+// primary colour, and "Page X of Y" footers written once the page count is known (bufferPages).
+import { existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import PDFDocument from 'pdfkit';
+import type { TenantInfo } from '../core/tenants.js';
+import { generatedLabel } from './cells.js';
+
+// DejaVu covers Latin, Greek, Cyrillic and currency signs such as ₹; pdfkit's built-in Helvetica
+// only WinAnsi (Latin-1), which is the fallback when the Debian font package is absent.
+const FONT_DIRS = ['/usr/share/fonts/truetype/dejavu', '/usr/share/fonts/dejavu'];
+
+export interface Fonts {
+  regular: string;
+  bold: string;
+}
+
+export function openPdf(out: Writable, options: { landscape?: boolean; title: string; tenant: TenantInfo }) {
+  const doc = new PDFDocument({
+    size: 'A4',
+    layout: options.landscape ? 'landscape' : 'portrait',
+    margins: { top: 36, bottom: 40, left: 36, right: 36 },
+    bufferPages: true,
+    info: { Title: options.title, Author: options.tenant.name, Creator: 'school-jobs-engine' },
+  });
+  doc.pipe(out);
+  const dir = FONT_DIRS.find(
+    (d) => existsSync(`${d}/DejaVuSans.ttf`) && existsSync(`${d}/DejaVuSans-Bold.ttf`),
+  );
+  const fonts: Fonts = dir
+    ? { regular: `${dir}/DejaVuSans.ttf`, bold: `${dir}/DejaVuSans-Bold.ttf` }
+    : { regular: 'Helvetica', bold: 'Helvetica-Bold' };
+  doc.registerFont('body', fonts.regular);
+  doc.registerFont('bold', fonts.bold);
+  doc.font('body');
+  return doc;
+}
+
+export type Pdf = ReturnType<typeof openPdf>;
+
+/** The band at the top of a page: school name on its primary colour, then the report title. */
+export function drawHeader(doc: Pdf, tenant: TenantInfo, title: string, generatedAt: Date): number {
+  const { left, top } = doc.page.margins;
+  const width = doc.page.width - left - doc.page.margins.right;
+  doc.save().rect(left, top, width, 34).fill(tenant.primaryColor).restore();
+  doc
+    .font('bold')
+    .fontSize(15)
+    .fillColor('#FFFFFF')
+    .text(tenant.name, left + 10, top + 9, {
+      width: width - 20,
+      height: 20,
+      ellipsis: true,
+      lineBreak: false,
+    });
+  doc
+    .font('bold')
+    .fontSize(12)
+    .fillColor('#000000')
+    .text(title, left, top + 42, { width, lineBreak: false });
+  doc
+    .font('body')
+    .fontSize(8)
+    .fillColor('#555555')
+    .text(`Generated ${generatedLabel(generatedAt, tenant)}`, left, top + 44, {
+      width,
+      align: 'right',
+      lineBreak: false,
+    });
+  doc.fillColor('#000000');
+  return top + 60;
+}
+
+/** Write "Page X of Y" on every buffered page, then end the document and wait for the output. */
+export async function finishPdf(doc: Pdf, out: Writable): Promise<void> {
+  const range = doc.bufferedPageRange();
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    const bottom = doc.page.margins.bottom;
+    // Writing below the bottom margin would make pdfkit open a new page; lift the margin briefly.
+    doc.page.margins.bottom = 0;
+    doc
+      .font('body')
+      .fontSize(8)
+      .fillColor('#555555')
+      .text(`Page ${i + 1} of ${range.count}`, doc.page.margins.left, doc.page.height - 28, {
+        width: doc.page.width - doc.page.margins.left - doc.page.margins.right,
+        align: 'center',
+        lineBreak: false,
+      });
+    doc.page.margins.bottom = bottom;
+  }
+  doc.end();
+  await finished(out, { readable: false });
+}
