@@ -45,6 +45,10 @@ export async function setUpExportData(database: TestDatabase): Promise<ExportFix
   await sql`UPDATE tenants SET currency = 'EUR', name = 'École Sainte-Hélène' WHERE id = ${tenantA}`.execute(
     database.db,
   );
+  await sql`UPDATE invoices SET currency = 'EUR' WHERE tenant_id = ${tenantA}`.execute(database.db);
+  await sql`UPDATE payments SET currency = 'EUR' WHERE tenant_id = ${tenantA}`.execute(database.db);
+  // A formula in a free-text column too: neutralisation is about every text cell, not only names.
+  await sql`UPDATE attendance SET reason = '@SUM(A1:A9)' WHERE student_id = ${formula}`.execute(database.db);
   const dir = await mkdtemp(path.join(tmpdir(), 'exports-test-'));
   return {
     tenantA,
