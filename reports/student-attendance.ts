@@ -12,15 +12,20 @@ export function studentAttendanceQuery(
 ) {
   const { tenant, policy } = env;
   const classId = range.classId ?? null;
-  // Weekly series for the report card chart; attended = present or tardy (attendance_days says so).
-  const weekly = options.weekly
-    ? sql`, (SELECT coalesce(json_agg(json_build_object('week', w.week, 'attended', w.attended,
-                  'membership', w.membership) ORDER BY w.week), '[]')
-             FROM (SELECT date_trunc('week', d.attendance_date)::date AS week,
-                          count(*) FILTER (WHERE d.day_status IN ('present', 'tardy')) AS attended,
-                          count(*) FILTER (WHERE d.in_membership) AS membership
-                   FROM days d WHERE d.student_id = s.id GROUP BY 1) w) AS weeks`
+  // Weekly series for the report card chart, aggregated once for all students (a per-student
+  // subquery over the days would rescan them for every student); attended = present or tardy.
+  const weeklyCte = options.weekly
+    ? sql`, weekly AS (
+        SELECT w.student_id, json_agg(json_build_object('week', w.week, 'attended', w.attended,
+                 'membership', w.membership) ORDER BY w.week) AS weeks
+        FROM (SELECT d.student_id, date_trunc('week', d.attendance_date)::date AS week,
+                     count(*) FILTER (WHERE d.day_status IN ('present', 'tardy')) AS attended,
+                     count(*) FILTER (WHERE d.in_membership) AS membership
+              FROM days d GROUP BY 1, 2) w
+        GROUP BY w.student_id)`
     : sql``;
+  const weeklyColumn = options.weekly ? sql`, coalesce(wk.weeks, '[]'::json) AS weeks` : sql``;
+  const weeklyJoin = options.weekly ? sql`LEFT JOIN weekly wk ON wk.student_id = s.id` : sql``;
   return sql<Record<string, unknown>>`
     WITH days AS MATERIALIZED (
       SELECT * FROM ${attendanceDays(tenant.id, range.from, range.to, policy)} x
@@ -34,7 +39,7 @@ export function studentAttendanceQuery(
              count(*) FILTER (WHERE d.day_status = 'excused') AS excused_days,
              count(*) FILTER (WHERE d.day_status IN ('present', 'tardy')) AS attended_days
       FROM days d GROUP BY d.student_id
-    )
+    )${weeklyCte}
     SELECT s.id AS student_id, s.student_number, s.last_name || ', ' || s.first_name AS student_name,
            s.first_name || ' ' || s.last_name AS display_name, s.grade_level,
            coalesce(t.membership_days, 0) AS membership_days,
@@ -48,9 +53,10 @@ export function studentAttendanceQuery(
                  AND (t.membership_days - t.attended_days) * 100.0 / t.membership_days
                      >= ${policy.chronicAbsencePercent}::numeric
                 THEN 'Yes' ELSE 'No' END AS chronic
-           ${weekly}
+           ${weeklyColumn}
     FROM students s
     LEFT JOIN totals t ON t.student_id = s.id
+    ${weeklyJoin}
     WHERE s.tenant_id = ${tenant.id}::uuid AND s.deleted_at IS NULL AND s.status = 'active'
       AND (${classId}::uuid IS NULL OR EXISTS (
             SELECT 1 FROM enrollments e
