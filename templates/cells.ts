@@ -26,6 +26,8 @@ export interface DocumentInfo {
   /** Label/value pairs describing the filters, for the PDF header and the XLSX filter sheet. */
   filters: [string, string][];
   generatedAt: Date;
+  /** Data rows to come, when counted up front (PDF, for "Page X of Y" without buffering pages). */
+  totalRows?: number;
 }
 
 /** Writes rows in one format; `finish` ends the output stream. */

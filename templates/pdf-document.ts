@@ -1,5 +1,7 @@
 // The parts every PDF shares: a font that renders accents, the school's header band in its
-// primary colour, and "Page X of Y" footers written once the page count is known (bufferPages).
+// primary colour, and "Page X of Y" footers. The page count is known before the first page (the
+// export counts its rows first, see render.ts), so pages are streamed out as they are drawn
+// instead of being buffered: 5,000 report cards would otherwise hold about a gigabyte.
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -21,7 +23,6 @@ export function openPdf(out: Writable, options: { landscape?: boolean; title: st
     size: 'A4',
     layout: options.landscape ? 'landscape' : 'portrait',
     margins: { top: 36, bottom: 40, left: 36, right: 36 },
-    bufferPages: true,
     info: { Title: options.title, Author: options.tenant.name, Creator: 'school-jobs-engine' },
   });
   doc.pipe(out);
@@ -72,25 +73,29 @@ export function drawHeader(doc: Pdf, tenant: TenantInfo, title: string, generate
   return top + 60;
 }
 
-/** Write "Page X of Y" on every buffered page, then end the document and wait for the output. */
+/** "Page X of Y" at the foot of the current page; call it when the page is opened. */
+export function drawFooter(doc: Pdf, page: number, pages: number): void {
+  const { x, y } = doc;
+  const bottom = doc.page.margins.bottom;
+  // Writing below the bottom margin would make pdfkit open a new page; lift the margin briefly.
+  doc.page.margins.bottom = 0;
+  doc
+    .font('body')
+    .fontSize(8)
+    .fillColor('#555555')
+    .text(`Page ${page} of ${pages}`, doc.page.margins.left, doc.page.height - 28, {
+      width: doc.page.width - doc.page.margins.left - doc.page.margins.right,
+      align: 'center',
+      lineBreak: false,
+    });
+  doc.page.margins.bottom = bottom;
+  doc.fillColor('#000000');
+  doc.x = x;
+  doc.y = y;
+}
+
+/** End the document and wait until the output has taken all of it. */
 export async function finishPdf(doc: Pdf, out: Writable): Promise<void> {
-  const range = doc.bufferedPageRange();
-  for (let i = range.start; i < range.start + range.count; i++) {
-    doc.switchToPage(i);
-    const bottom = doc.page.margins.bottom;
-    // Writing below the bottom margin would make pdfkit open a new page; lift the margin briefly.
-    doc.page.margins.bottom = 0;
-    doc
-      .font('body')
-      .fontSize(8)
-      .fillColor('#555555')
-      .text(`Page ${i + 1} of ${range.count}`, doc.page.margins.left, doc.page.height - 28, {
-        width: doc.page.width - doc.page.margins.left - doc.page.margins.right,
-        align: 'center',
-        lineBreak: false,
-      });
-    doc.page.margins.bottom = bottom;
-  }
   doc.end();
   await finished(out, { readable: false });
 }

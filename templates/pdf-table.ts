@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream';
 import type { ReportColumn } from '../reports/types.js';
 import { type DocumentInfo, displayValue, type RowWriter } from './cells.js';
-import { drawHeader, finishPdf, openPdf, type Pdf } from './pdf-document.js';
+import { drawFooter, drawHeader, finishPdf, openPdf, type Pdf } from './pdf-document.js';
 
 const FONT_SIZE = 8;
 const ROW_HEIGHT = 14;
@@ -22,6 +22,8 @@ export function createPdfTableWriter(out: Writable, info: DocumentInfo): RowWrit
   const bottom = () => doc.page.height - doc.page.margins.bottom - ROW_HEIGHT;
   let y = 0;
   let shade = false;
+  let page = 0;
+  let pages = 1;
 
   function drawRow(doc: Pdf, cells: string[], bold: boolean): void {
     let x = left;
@@ -57,8 +59,12 @@ export function createPdfTableWriter(out: Writable, info: DocumentInfo): RowWrit
       .stroke();
   }
 
+  /** Rows that fit on a page whose table starts at `top`: rows are written while y <= bottom(). */
+  const capacity = (top: number) => Math.max(1, Math.floor((bottom() - top) / ROW_HEIGHT) + 1);
+
   function newPage(first: boolean): void {
     if (!first) doc.addPage();
+    page++;
     y = drawHeader(doc, tenant, info.title, info.generatedAt);
     if (first && info.filters.length > 0) {
       const summary = info.filters.map(([label, value]) => `${label}: ${value}`).join('   ·   ');
@@ -67,8 +73,17 @@ export function createPdfTableWriter(out: Writable, info: DocumentInfo): RowWrit
       doc.fillColor('#000000');
     }
     tableHeader();
+    if (first) {
+      // Later pages have no filter summary, so their table starts where this header band ends.
+      const firstRows = capacity(y);
+      const laterRows = capacity(drawnHeaderBottom + ROW_HEIGHT);
+      const rows = info.totalRows ?? 0;
+      pages = rows <= firstRows ? 1 : 1 + Math.ceil((rows - firstRows) / laterRows);
+    }
+    drawFooter(doc, page, pages);
   }
 
+  const drawnHeaderBottom = doc.page.margins.top + 60;
   newPage(true);
   return {
     async write(row) {

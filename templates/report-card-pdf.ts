@@ -2,7 +2,7 @@
 // weekly attendance rate drawn with pdfkit's vector primitives (no image library needed).
 import type { Writable } from 'node:stream';
 import { type DocumentInfo, displayValue, type RowWriter, textOf } from './cells.js';
-import { drawHeader, finishPdf, openPdf, type Pdf } from './pdf-document.js';
+import { drawFooter, drawHeader, finishPdf, openPdf, type Pdf } from './pdf-document.js';
 
 interface Week {
   week: string;
@@ -84,6 +84,7 @@ export function createReportCardWriter(out: Writable, info: DocumentInfo): RowWr
   return {
     async write(row) {
       if (pages++ > 0) doc.addPage();
+      drawFooter(doc, pages, Math.max(1, info.totalRows ?? pages));
       let y = drawHeader(doc, tenant, info.title, info.generatedAt);
       for (const [label, value] of info.filters) {
         doc
@@ -127,6 +128,7 @@ export function createReportCardWriter(out: Writable, info: DocumentInfo): RowWr
     },
     async finish() {
       if (pages === 0) {
+        drawFooter(doc, 1, 1);
         drawHeader(doc, tenant, info.title, info.generatedAt);
         doc.font('body').fontSize(11).text('No students match these filters.', left, 120);
       }

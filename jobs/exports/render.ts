@@ -101,20 +101,34 @@ export async function renderExport(db: Db, out: Writable, options: RenderOptions
       filters: await describeFilters(trx, template, filters, env),
       generatedAt: options.generatedAt,
     };
-    const writer = createWriter(format, template, out, info);
-    const limit = format === 'pdf' ? config.EXPORT_PDF_MAX_ROWS : Number.POSITIVE_INFINITY;
+    // A PDF needs its page count before the first page ("Page X of Y" without buffering every
+    // page), so its query carries the total on each row. count(*) OVER () over the ordered
+    // subquery keeps its order in PostgreSQL and counts in the same snapshot as the rows.
+    const counted = format === 'pdf';
+    const query = template.query(filters, env);
+    const source = counted
+      ? sql<Record<string, unknown>>`
+      SELECT q.*, count(*) OVER () AS export_total_rows FROM (${query}) q`
+      : query;
+    const limit = counted ? config.EXPORT_PDF_MAX_ROWS : Number.POSITIVE_INFINITY;
+    let writer: RowWriter | undefined;
     let rows = 0;
-    for await (const batch of cursorRows(trx, template.query(filters, env), config.EXPORT_FETCH_ROWS)) {
-      if (rows + batch.length > limit) {
-        throw new InputError(
-          `this report has more than ${limit} rows, too many for a PDF (EXPORT_PDF_MAX_ROWS); ask for csv or xlsx, or narrow the filters`,
-          'format',
-        );
+    for await (const batch of cursorRows(trx, source, config.EXPORT_FETCH_ROWS)) {
+      if (!writer) {
+        const total = counted ? Number(batch[0]!.export_total_rows) : undefined;
+        if (total !== undefined && total > limit) {
+          throw new InputError(
+            `this report has ${total} rows, more than ${limit} for a PDF (EXPORT_PDF_MAX_ROWS); ask for csv or xlsx, or narrow the filters`,
+            'format',
+          );
+        }
+        writer = createWriter(format, template, out, { ...info, totalRows: total });
       }
       for (const row of batch) await writer.write(row);
       rows += batch.length;
       await options.onBatch?.(rows);
     }
+    writer ??= createWriter(format, template, out, { ...info, totalRows: 0 });
     await writer.finish();
     return rows;
   });
