@@ -2,6 +2,7 @@
 // primary colour, and "Page X of Y" footers. The page count is known before the first page (the
 // export counts its rows first, see render.ts), so pages are streamed out as they are drawn
 // instead of being buffered: 5,000 report cards would otherwise hold about a gigabyte.
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -92,6 +93,17 @@ export function drawFooter(doc: Pdf, page: number, pages: number): void {
   doc.fillColor('#000000');
   doc.x = x;
   doc.y = y;
+}
+
+const BACKLOG_BYTES = 1 << 20;
+
+/**
+ * pdfkit keeps producing while its output is full (it ignores push()'s backpressure), so its
+ * readable buffer would grow with the document. Writers call this between pages or rows: it
+ * waits for the output to drain once more than a megabyte is waiting.
+ */
+export async function relieve(doc: Pdf, out: Writable): Promise<void> {
+  while (doc.readableLength > BACKLOG_BYTES && out.writableNeedDrain) await once(out, 'drain');
 }
 
 /** End the document and wait until the output has taken all of it. */

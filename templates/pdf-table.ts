@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream';
 import type { ReportColumn } from '../reports/types.js';
 import { type DocumentInfo, displayValue, type RowWriter } from './cells.js';
-import { drawFooter, drawHeader, finishPdf, openPdf, type Pdf } from './pdf-document.js';
+import { drawFooter, drawHeader, finishPdf, openPdf, type Pdf, relieve } from './pdf-document.js';
 
 const FONT_SIZE = 8;
 const ROW_HEIGHT = 14;
@@ -87,7 +87,10 @@ export function createPdfTableWriter(out: Writable, info: DocumentInfo): RowWrit
   newPage(true);
   return {
     async write(row) {
-      if (y > bottom()) newPage(false);
+      if (y > bottom()) {
+        await relieve(doc, out);
+        newPage(false);
+      }
       if (shade) doc.save().rect(left, y, usable, ROW_HEIGHT).fill('#F5F5F5').restore();
       shade = !shade;
       doc.fillColor('#000000');

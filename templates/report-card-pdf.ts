@@ -2,7 +2,7 @@
 // weekly attendance rate drawn with pdfkit's vector primitives (no image library needed).
 import type { Writable } from 'node:stream';
 import { type DocumentInfo, displayValue, type RowWriter, textOf } from './cells.js';
-import { drawFooter, drawHeader, finishPdf, openPdf, type Pdf } from './pdf-document.js';
+import { drawFooter, drawHeader, finishPdf, openPdf, type Pdf, relieve } from './pdf-document.js';
 
 interface Week {
   week: string;
@@ -83,6 +83,7 @@ export function createReportCardWriter(out: Writable, info: DocumentInfo): RowWr
 
   return {
     async write(row) {
+      await relieve(doc, out);
       if (pages++ > 0) doc.addPage();
       drawFooter(doc, pages, Math.max(1, info.totalRows ?? pages));
       let y = drawHeader(doc, tenant, info.title, info.generatedAt);
