@@ -25,6 +25,7 @@ import {
   getExport,
   listExports,
   markCancelled,
+  markExpired,
   publicView,
 } from '../jobs/exports/records.js';
 import { describeTemplates } from '../reports/index.js';
@@ -163,11 +164,19 @@ export function createExportsRouter(deps: ExportsApiDeps): express.Router {
     }
     const record = await findExport(db, tenantId, id);
     if (!record) throw new NotFoundError(`no export ${id} in this school`, 'id');
+    if (record.status === 'expired') {
+      res.status(410).json({ error: 'this export has expired; request it again' });
+      return;
+    }
     if (record.status !== 'completed' || !record.storage_key) {
       res.status(409).json({ error: `export is ${record.status}; download when it is completed` });
       return;
     }
     if (!isDownloadable(record, now) || !(await storage.exists(record.storage_key))) {
+      // Past its expiry the file is removed at the first refused download; a sweep of files
+      // nobody asked for again belongs to the engine's cleanup job.
+      await storage.remove(record.storage_key);
+      await markExpired(db, tenantId, id);
       res.status(410).json({ error: 'this export has expired; request it again' });
       return;
     }

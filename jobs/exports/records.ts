@@ -151,6 +151,11 @@ export function markCancelled(db: Db, tenantId: string, id: string, now: Date) {
   );
 }
 
+/** A completed export past its expiry: the file is gone (or about to be) and the row says so. */
+export function markExpired(db: Db, tenantId: string, id: string) {
+  return update(db, tenantId, id, sql`status = 'expired'`, sql`status = 'completed'`);
+}
+
 /** What the API and CLI show: no storage internals, sizes as numbers. */
 export function publicView(record: ExportRecord) {
   return {

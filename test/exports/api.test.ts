@@ -11,6 +11,7 @@ import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createRedis } from '../../core/redis.js';
 import { signToken } from '../../core/signing.js';
+import { DirectoryStorage } from '../../core/storage.js';
 import { mintApiToken } from '../../dashboard/api-auth.js';
 import { createExportsRouter } from '../../dashboard/exports-api.js';
 import { runExport } from '../../jobs/exports/run-export.js';
@@ -212,11 +213,14 @@ describe('requests', () => {
     expect((await fetch(`${base}/${other}/download${link.search}`)).status).toBe(403);
     expect((await fetch(`${base}/${id}/download${link.search}x`)).status).toBe(403);
 
-    // After the expiry the link stops working.
+    // After the expiry the link stops working, and the file goes.
     clock.advance(73 * 3_600_000);
     try {
       expect((await fetch(`${base}/${id}/download${link.search}`)).status).toBe(403);
+      expect((await call('GET', `/${id}/download`, tokens.adminA)).status).toBe(410);
+      expect(await new DirectoryStorage(fx.dir).exists(`${fx.tenantA}/${id}.csv`)).toBe(false);
       expect((await call('GET', `/${id}`, tokens.adminA).then((r) => r.json())) as object).toMatchObject({
+        status: 'expired',
         links: { download: null },
       });
     } finally {
