@@ -122,7 +122,10 @@ describe('XLSX', () => {
     expect(sheet.getColumn(5).width).toBeGreaterThanOrEqual(20);
     const first = sheet.getRow(2);
     expect(first.getCell(1).value).toBeInstanceOf(Date);
-    expect((first.getCell(1).value as Date).toISOString().slice(0, 10)).toBe('2026-02-02');
+    const { rows: firstDay } = await sql<{ d: string }>`
+      SELECT min(attendance_date) AS d FROM attendance
+      WHERE tenant_id = ${fx.tenantA} AND attendance_date >= ${RANGE.from}`.execute(database.db);
+    expect((first.getCell(1).value as Date).toISOString().slice(0, 10)).toBe(firstDay[0]!.d);
     expect(typeof first.getCell(2).value).toBe('number');
     expect(sheet.actualRowCount - 1).toBe(result.rows);
 

@@ -29,7 +29,7 @@ export interface ExportFixture {
 }
 
 export async function setUpExportData(database: TestDatabase): Promise<ExportFixture> {
-  const summary = await seedSchools(database.db, { tenants: 2, students: 40, days: 30 });
+  const summary = await seedSchools(database.db, { tenants: 2, students: 30, days: 20 });
   const [tenantA, tenantB] = summary.tenants.map((t) => t.id) as [string, string];
   const { rows } = await sql<{ id: string }>`
     SELECT id FROM students WHERE tenant_id = ${tenantA} ORDER BY student_number LIMIT 2`.execute(
