@@ -66,6 +66,13 @@ const schema = z.object({
   WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   RUN_HISTORY_FLUSH_MS: int(10, 60_000).default(200),
   RUN_HISTORY_BATCH: int(1, 10_000).default(500),
+  // exports (issue 7)
+  /** A PDF is for reading: past this many rows the export fails and asks for CSV or XLSX. */
+  EXPORT_PDF_MAX_ROWS: int(1, 1_000_000).default(20_000),
+  /** Rows fetched per cursor round trip while streaming an export. */
+  EXPORT_FETCH_ROWS: int(100, 100_000).default(5_000),
+  /** Lifetime of a tenant-admin API token minted by `npm run cli -- api-token`. */
+  EXPORT_API_TOKEN_TTL_HOURS: int(1, 24 * 366).default(24 * 30),
 });
 
 export type Config = z.infer<typeof schema> & {

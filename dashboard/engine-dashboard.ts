@@ -3,10 +3,11 @@
 import type { Engine } from '../workers/engine.js';
 import { metricsRegistry } from '../workers/metrics.js';
 import type { MountedRouter } from './app.js';
+import { createExportsRouter } from './exports-api.js';
 import { type RunningDashboard, startDashboard } from './server.js';
 
-function engineRouters(_engine: Engine): MountedRouter[] {
-  return [];
+function engineRouters(engine: Engine): MountedRouter[] {
+  return [{ path: '/api/exports', router: createExportsRouter(engine), auth: 'own' }];
 }
 
 export function startEngineDashboard(engine: Engine): Promise<RunningDashboard> {
