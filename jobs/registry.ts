@@ -1,7 +1,9 @@
 // Every job kind, once. Adding a job kind is one file in jobs/ plus one line here.
+import { attendanceDigest } from './attendance-digest.js';
+import { attendanceDigestSend } from './attendance-digest-send.js';
 import type { JobDefinition } from './define-job.js';
 
-export const jobRegistry: JobDefinition[] = [];
+export const jobRegistry: JobDefinition[] = [attendanceDigest, attendanceDigestSend];
 
 export function findJob(name: string): JobDefinition | undefined {
   return jobRegistry.find((job) => job.name === name);
