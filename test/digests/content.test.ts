@@ -3,13 +3,13 @@
 import { sql } from 'kysely';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePayload } from '../../jobs/define-job.js';
 import { attendanceDigest } from '../../jobs/attendance-digest.js';
 import { attendanceDigestSend } from '../../jobs/attendance-digest-send.js';
+import { parsePayload } from '../../jobs/define-job.js';
 import { closeDigestMailers } from '../../jobs/digests/mailer.js';
 import { digestMessageId } from '../../jobs/digests/message-id.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { testJobContext } from '../helpers/context.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { createDigestFixture, digestEnv, EMAIL, G, S, SCHOOL_A, T, WEEK } from './fixtures.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
@@ -19,7 +19,10 @@ let firstRun: Awaited<ReturnType<typeof attendanceDigest.run>>;
 
 const ctx = () => testJobContext(database.db, { env: digestEnv(sink.url), now: '2026-03-16T12:00:00Z' });
 const runA = () =>
-  attendanceDigest.run(parsePayload(attendanceDigest, { tenantId: T.a, from: WEEK.from, to: WEEK.to }), ctx());
+  attendanceDigest.run(
+    parsePayload(attendanceDigest, { tenantId: T.a, from: WEEK.from, to: WEEK.to }),
+    ctx(),
+  );
 
 function only(address: string): ParsedMail {
   const mails = sink.to(address);
@@ -58,12 +61,16 @@ describe('attendance digest run', () => {
 
   it('sends one email to each guardian with a child who had school days, and nobody else', async () => {
     const recipients = sink.messages.flatMap((m) => m.to).sort();
-    expect(recipients).toEqual([EMAIL.g7, EMAIL.g8, EMAIL.g9, EMAIL.g2, EMAIL.g1].map((e) => e.toLowerCase()).sort());
+    expect(recipients).toEqual(
+      [EMAIL.g7, EMAIL.g8, EMAIL.g9, EMAIL.g2, EMAIL.g1].map((e) => e.toLowerCase()).sort(),
+    );
     expect(sink.to(EMAIL.g3)).toHaveLength(0); // opted out
     expect(sink.to('dina@example.org')).toHaveLength(0); // no school days in the week
     expect(sink.to('attacker@evil.example')).toHaveLength(0);
     const { rows } = await sql<{ guardian_id: string; status: string; reason_code: string | null }>`
-      SELECT guardian_id, status, reason_code FROM email_deliveries ORDER BY guardian_id`.execute(database.db);
+      SELECT guardian_id, status, reason_code FROM email_deliveries ORDER BY guardian_id`.execute(
+      database.db,
+    );
     expect(rows).toEqual([
       { guardian_id: G.g1, status: 'sent', reason_code: null },
       { guardian_id: G.g2, status: 'sent', reason_code: null },
@@ -115,7 +122,9 @@ describe('attendance digest run', () => {
     expect(mail.messageId).toBe(
       digestMessageId(T.a, G.g1, { kind: 'custom', ...WEEK }, 'School Reports <reports@example.org>'),
     );
-    expect(header(mail, 'list-unsubscribe')).toMatch(/^<https:\/\/reports\.example\.org\/unsubscribe\?token=[\w.%-]+>$/);
+    expect(header(mail, 'list-unsubscribe')).toMatch(
+      /^<https:\/\/reports\.example\.org\/unsubscribe\?token=[\w.%-]+>$/,
+    );
     expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(mail.text).toMatch(/Stop these emails: https:\/\/reports\.example\.org\/unsubscribe\?token=/);
     expect(String(mail.html)).toContain('href="https://reports.example.org/unsubscribe?token=');

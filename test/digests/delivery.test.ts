@@ -33,9 +33,16 @@ const send = (guardianId: string, jobId: string, smtpUrl?: string) =>
   );
 
 async function ledger(guardianId: string, from = WEEK.from) {
-  const { rows } = await sql<{ status: string; reason_code: string | null; reason: string | null; attempts: number }>`
+  const { rows } = await sql<{
+    status: string;
+    reason_code: string | null;
+    reason: string | null;
+    attempts: number;
+  }>`
     SELECT status, reason_code, reason, attempts FROM email_deliveries
-    WHERE tenant_id = ${T.a} AND guardian_id = ${guardianId} AND period_start = ${from}::date`.execute(database.db);
+    WHERE tenant_id = ${T.a} AND guardian_id = ${guardianId} AND period_start = ${from}::date`.execute(
+    database.db,
+  );
   return rows[0];
 }
 
@@ -56,7 +63,11 @@ describe('digest delivery', () => {
     const attempt = send(G.g7, 'job-g7');
     await expect(attempt).rejects.toBeInstanceOf(UnrecoverableError);
     await expect(attempt).rejects.toThrow(/smtp-permanent/);
-    expect(await ledger(G.g7)).toMatchObject({ status: 'failed', reason_code: 'smtp-permanent', attempts: 1 });
+    expect(await ledger(G.g7)).toMatchObject({
+      status: 'failed',
+      reason_code: 'smtp-permanent',
+      attempts: 1,
+    });
     expect((await ledger(G.g7))!.reason).toMatch(/550/);
     // A later run leaves the permanent failure alone: no new attempt, nothing sent.
     sink.refuse = null;
@@ -124,7 +135,9 @@ describe('digest delivery', () => {
     const payload = parsePayload(attendanceDigest, { tenantId: T.a, ...week });
     const stop = new AbortController();
     sink.onMessage = () => stop.abort();
-    await expect(attendanceDigest.run(payload, ctx('plan-1', sink.url, stop.signal))).rejects.toThrow(/stopped/);
+    await expect(attendanceDigest.run(payload, ctx('plan-1', sink.url, stop.signal))).rejects.toThrow(
+      /stopped/,
+    );
     sink.onMessage = null;
     expect(sink.messages.length - before).toBe(1);
     const resumed = await attendanceDigest.run(payload, ctx('plan-1'));

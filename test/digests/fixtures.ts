@@ -61,7 +61,9 @@ export async function createDigestFixture(db: Db): Promise<void> {
     INSERT INTO tenants (id, slug, name, time_zone, locale, primary_color, secondary_color, settings) VALUES
       (${T.a}, 'st-marys', ${SCHOOL_A}, 'America/New_York', 'en-GB', '#123456', '#ABCDEF',
        '{"attendance": {"chronicAbsencePercent": 12}}'),
-      (${T.b}, 'kolkata-public', 'Kolkata Public School', 'Asia/Kolkata', 'en-IN', '#1F4E79', '#F2A900', '{}')`.execute(db);
+      (${T.b}, 'kolkata-public', 'Kolkata Public School', 'Asia/Kolkata', 'en-IN', '#1F4E79', '#F2A900', '{}')`.execute(
+    db,
+  );
   await sql`
     INSERT INTO academic_terms (tenant_id, name, academic_year, kind, start_date, end_date) VALUES
       (${T.a}, '2025-26', '2025-26', 'year', '2025-08-20', '2026-06-30'),
@@ -132,7 +134,8 @@ export async function createDigestFixture(db: Db): Promise<void> {
   );
   // Liam: absent (no reason) on 4 March; present all this week, Friday by period marks
   // (2 of 4 periods attended: present under half-of-periods).
-  for (const day of prevWeek) marks.push([T.a, S.liam, day, 0, day === '2026-03-04' ? 'absent' : 'present', null]);
+  for (const day of prevWeek)
+    marks.push([T.a, S.liam, day, 0, day === '2026-03-04' ? 'absent' : 'present', null]);
   for (const day of ['2026-03-09', '2026-03-10', '2026-03-11', '2026-03-12'])
     marks.push([T.a, S.liam, day, 0, 'present', null]);
   marks.push(

@@ -33,17 +33,30 @@ describe('digest periods in the tenant time zone', () => {
     const at = new Date('2026-03-19T20:00:00Z');
     expect(localTime(at, 'Asia/Kolkata')).toEqual({ date: '2026-03-20', weekday: 5, hour: 1 });
     expect(localTime(at, 'America/New_York')).toEqual({ date: '2026-03-19', weekday: 4, hour: 16 });
-    expect(digestPeriod('daily', at, 'Asia/Kolkata')).toEqual({ kind: 'daily', from: '2026-03-20', to: '2026-03-20' });
+    expect(digestPeriod('daily', at, 'Asia/Kolkata')).toEqual({
+      kind: 'daily',
+      from: '2026-03-20',
+      to: '2026-03-20',
+    });
     expect(digestPeriod('daily', at, 'America/New_York')).toMatchObject({ from: '2026-03-19' });
     // Sunday evening in New York is already Monday in Kolkata: different weeks.
     const sunday = new Date('2026-03-15T20:00:00Z');
-    expect(digestPeriod('weekly', sunday, 'America/New_York')).toMatchObject({ from: '2026-03-09', to: '2026-03-15' });
-    expect(digestPeriod('weekly', sunday, 'Asia/Kolkata')).toMatchObject({ from: '2026-03-16', to: '2026-03-22' });
+    expect(digestPeriod('weekly', sunday, 'America/New_York')).toMatchObject({
+      from: '2026-03-09',
+      to: '2026-03-15',
+    });
+    expect(digestPeriod('weekly', sunday, 'Asia/Kolkata')).toMatchObject({
+      from: '2026-03-16',
+      to: '2026-03-22',
+    });
   });
 
   it('a run by hand takes the current week on the tenant clock (ctx.clock) and fans out with stable job ids', async () => {
     const { result, enqueued } = await plan({ tenantId: T.a }, '2026-03-15T20:00:00Z');
-    expect(result).toMatchObject({ due: true, period: { kind: 'weekly', from: '2026-03-09', to: '2026-03-15' } });
+    expect(result).toMatchObject({
+      due: true,
+      period: { kind: 'weekly', from: '2026-03-09', to: '2026-03-15' },
+    });
     expect(result).toMatchObject({ planned: 5, enqueued: 5, sent: 0 });
     expect(enqueued.map((e) => e.kind)).toEqual(Array(5).fill('attendance-digest-send'));
     expect(enqueued.find((e) => (e.payload as { guardianId: string }).guardianId === G.g1)).toMatchObject({
@@ -52,7 +65,11 @@ describe('digest periods in the tenant time zone', () => {
     });
     // The same instant is Monday in Kolkata: tenant B's week has no school days yet.
     const kolkata = await plan({ tenantId: T.b }, '2026-03-15T20:00:00Z');
-    expect(kolkata.result).toMatchObject({ period: { from: '2026-03-16' }, planned: 0, skipped: { noSchoolDays: 1 } });
+    expect(kolkata.result).toMatchObject({
+      period: { from: '2026-03-16' },
+      planned: 0,
+      skipped: { noSchoolDays: 1 },
+    });
   });
 
   it('a scheduled slot is due only at the tenant-local weekday and hour of its settings', async () => {
@@ -69,7 +86,10 @@ describe('digest periods in the tenant time zone', () => {
       database.db,
     );
     const daily = await plan({ tenantId: T.a, slot: '2026-03-19T19:00:00.000Z' });
-    expect(daily.result).toMatchObject({ due: true, period: { kind: 'daily', from: '2026-03-19', to: '2026-03-19' } });
+    expect(daily.result).toMatchObject({
+      due: true,
+      period: { kind: 'daily', from: '2026-03-19', to: '2026-03-19' },
+    });
     expect((await plan({ tenantId: T.b, slot: '2026-03-19T19:00:00.000Z' })).result.due).toBe(false);
   });
 
@@ -100,9 +120,14 @@ describe('bad input', () => {
       (await sql<{ n: number }>`SELECT count(*) AS n FROM email_deliveries`.execute(database.db)).rows[0]!.n;
     const before = await count();
     await rejects({ tenantId: 'not-a-uuid' }, /^tenantId: must be a UUID/);
-    await expect(plan({ tenantId: '00000000-0000-4000-8000-00000000ffff' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(plan({ tenantId: '00000000-0000-4000-8000-00000000ffff' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
     await rejects({ tenantId: T.a, from: '2026-03-09' }, /^to: give both from and to/);
-    await rejects({ tenantId: T.a, from: '2026-02-30', to: '2026-03-01' }, /^from: must be a date as YYYY-MM-DD/);
+    await rejects(
+      { tenantId: T.a, from: '2026-02-30', to: '2026-03-01' },
+      /^from: must be a date as YYYY-MM-DD/,
+    );
     await rejects({ tenantId: T.a, from: '2026-03-09', to: '2026-03-01' }, /^to: must not be before from/);
     await rejects({ tenantId: T.a, slot: 'friday' }, /^payload\.slot/);
     expect(await count()).toBe(before);
@@ -112,7 +137,10 @@ describe('bad input', () => {
     await sql`UPDATE tenants SET settings = settings || '{"digest": {"frequency": "hourly"}}' WHERE id = ${T.b}`.execute(
       database.db,
     );
-    await rejects({ tenantId: T.b }, /^settings\.digest\.frequency: .*fix the tenant's settings\.digest\.frequency/);
+    await rejects(
+      { tenantId: T.b },
+      /^settings\.digest\.frequency: .*fix the tenant's settings\.digest\.frequency/,
+    );
     await sql`UPDATE tenants SET settings = '{}' WHERE id = ${T.b}`.execute(database.db);
   });
 
