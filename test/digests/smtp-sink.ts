@@ -36,6 +36,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    // Pooled client connections linger after the test; do not wait the default 30 s for them.
+    closeTimeout: 200,
     onRcptTo(address, _session, callback) {
       const reply = sink.refuse?.(address.address);
       if (!reply) return callback();
