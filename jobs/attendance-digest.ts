@@ -6,6 +6,7 @@
 // On demand (from and to given, e.g. `run attendance-digest --tenant ID --from --to`) the period is
 // custom and the sends run inline, so the command reports what was sent; `inline: false` fans out.
 import { z } from 'zod';
+import { requireSigningSecret } from '../core/config.js';
 import { InputError } from '../core/errors.js';
 import { withTenant } from '../core/tenant-scope.js';
 import { getTenant } from '../core/tenants.js';
@@ -14,6 +15,7 @@ import { defineJob } from './define-job.js';
 import { isDeliverableAddress } from './digests/address.js';
 import { planRecipients } from './digests/figures.js';
 import { type Outcome, recordOutcomes } from './digests/ledger.js';
+import { createDigestTransport } from './digests/mailer.js';
 import { digestSendJobId } from './digests/message-id.js';
 import { customPeriod, type DigestPeriod, digestPeriod, localTime } from './digests/period.js';
 import { type SendOutcome, sendGuardianDigest } from './digests/send.js';
@@ -74,6 +76,7 @@ export const attendanceDigest = defineJob({
     payload: (slot) => ({ tenantId: slot.tenant?.id, slot: slot.at.toISOString() }),
   },
   async run(payload, ctx) {
+    requireSigningSecret(ctx.config); // every email carries a signed unsubscribe link
     const tenant = await getTenant(ctx.db, payload.tenantId, 'tenantId');
     const settings = digestSettingsFrom(tenant.settings);
     const policy = attendancePolicyFrom(tenant.settings);
@@ -144,10 +147,16 @@ export const attendanceDigest = defineJob({
 
     const inline = payload.inline ?? period.kind === 'custom';
     if (inline) {
-      for (const [index, guardianId] of toSend.entries()) {
-        if (ctx.signal.aborted) throw new Error('stopped before all digests were sent; a retry resumes');
-        tally(result, await sendGuardianDigest(ctx, tenant.id, guardianId, period));
-        if (index % 50 === 49) await ctx.progress({ planned: result.planned, done: index + 1 });
+      // Its own pooled transport, closed at the end, so a CLI run exits as soon as it is done.
+      const mailer = createDigestTransport(ctx.config);
+      try {
+        for (const [index, guardianId] of toSend.entries()) {
+          if (ctx.signal.aborted) throw new Error('stopped before all digests were sent; a retry resumes');
+          tally(result, await sendGuardianDigest({ ...ctx, mailer }, tenant.id, guardianId, period));
+          if (index % 50 === 49) await ctx.progress({ planned: result.planned, done: index + 1 });
+        }
+      } finally {
+        mailer.close();
       }
       return result;
     }

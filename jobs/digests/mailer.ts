@@ -7,25 +7,31 @@ import { errorMessage } from '../../core/errors.js';
 
 const transports = new Map<string, Transporter>();
 
+/** A new pooled transport; the caller closes it. */
+export function createDigestTransport(config: Config): Transporter {
+  const url = new URL(config.SMTP_URL);
+  return nodemailer.createTransport({
+    pool: true,
+    maxConnections: config.DIGEST_SMTP_POOL_SIZE,
+    host: url.hostname,
+    port: Number(url.port) || (url.protocol === 'smtps:' ? 465 : 25),
+    secure: url.protocol === 'smtps:',
+    auth: url.username
+      ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+      : undefined,
+    // A server that is down must fail the attempt quickly (it is retried), not hang a worker.
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
+}
+
+/** The process-wide pooled transport for SMTP_URL (workers); closeDigestMailers() on shutdown. */
 export function digestMailer(config: Config): Transporter {
   const key = `${config.SMTP_URL}|${config.DIGEST_SMTP_POOL_SIZE}`;
   let transport = transports.get(key);
   if (!transport) {
-    const url = new URL(config.SMTP_URL);
-    transport = nodemailer.createTransport({
-      pool: true,
-      maxConnections: config.DIGEST_SMTP_POOL_SIZE,
-      host: url.hostname,
-      port: Number(url.port) || (url.protocol === 'smtps:' ? 465 : 25),
-      secure: url.protocol === 'smtps:',
-      auth: url.username
-        ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
-        : undefined,
-      // A server that is down must fail the attempt quickly (it is retried), not hang a worker.
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 30_000,
-    });
+    transport = createDigestTransport(config);
     transports.set(key, transport);
   }
   return transport;

@@ -2,6 +2,7 @@
 // check opt-out and address, claim the ledger row, render, send over pooled SMTP, mark sent.
 // Used by the attendance-digest-send job and by on-demand (inline) runs of attendance-digest.
 import { sql } from 'kysely';
+import type { Transporter } from 'nodemailer';
 import type { Clock } from '../../core/clock.js';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db.js';
@@ -32,6 +33,8 @@ export interface SendContext {
   log: Logger;
   /** Owner of the ledger claim: the BullMQ job id (stable across that job's retries). */
   jobId: string;
+  /** A transport of the caller's (inline runs close theirs); default: the process-wide pool. */
+  mailer?: Transporter;
 }
 
 export type SendOutcome =
@@ -58,6 +61,7 @@ interface GuardianRow {
 }
 
 interface Prepared {
+  link: string;
   tenant: TenantRow;
   guardian: GuardianRow;
   email: string;
@@ -109,6 +113,8 @@ async function prepare(
   if (children.length === 0)
     return skip('skipped', 'no-school-days', 'no child had school days in the period');
 
+  // Everything that can fail for want of configuration fails before the claim.
+  const link = unsubscribeUrl(ctx.config, tenantId, guardianId);
   const messageId = digestMessageId(tenantId, guardianId, period, ctx.config.MAIL_FROM);
   const claim = await claimDelivery(trx, key, {
     recipient: email,
@@ -121,6 +127,7 @@ async function prepare(
     return { status: 'unchanged', current, inFlight: current === 'sending' };
   }
   return {
+    link,
     tenant,
     guardian,
     email,
@@ -141,8 +148,7 @@ export async function sendGuardianDigest(
   const prepared = await withTenant(ctx.db, tenantId, (trx) => prepare(trx, ctx, key));
   if ('status' in prepared) return prepared;
 
-  const { tenant, guardian, email, children, messageId, deliveryId } = prepared;
-  const link = unsubscribeUrl(ctx.config, tenantId, guardianId);
+  const { link, tenant, guardian, email, children, messageId, deliveryId } = prepared;
   const rendered = renderDigest({
     school: { name: tenant.name, primaryColor: tenant.primary_color, secondaryColor: tenant.secondary_color },
     guardian: { firstName: guardian.first_name, lastName: guardian.last_name },
@@ -153,7 +159,7 @@ export async function sendGuardianDigest(
     unsubscribeUrl: link,
   });
   try {
-    await digestMailer(ctx.config).sendMail({
+    await (ctx.mailer ?? digestMailer(ctx.config)).sendMail({
       from: ctx.config.MAIL_FROM,
       to: { name: headerSafe(`${guardian.first_name} ${guardian.last_name}`), address: email },
       subject: rendered.subject,

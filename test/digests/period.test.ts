@@ -133,6 +133,14 @@ describe('bad input', () => {
     expect(await count()).toBe(before);
   });
 
+  it('refuses to run without SIGNING_SECRET, since every email needs a signed unsubscribe link', async () => {
+    const context = testJobContext(database.db, { env: { SMTP_URL: 'smtp://127.0.0.1:9' } });
+    await expect(
+      attendanceDigest.run(parsePayload(attendanceDigest, { tenantId: T.a }), context),
+    ).rejects.toThrow(/^SIGNING_SECRET: is required/);
+    expect(context.enqueued).toHaveLength(0);
+  });
+
   it('names the tenant setting that is wrong', async () => {
     await sql`UPDATE tenants SET settings = settings || '{"digest": {"frequency": "hourly"}}' WHERE id = ${T.b}`.execute(
       database.db,
