@@ -82,18 +82,22 @@ export async function guardianChildFigures(
   const studentIds = links.map((link) => link.student_id);
   if (studentIds.length === 0) return [];
 
-  // The reason shown for a missed day is the first one recorded on a missed mark that day
-  // (the whole-day mark, period 0, sorts first).
+  // The reason shown for a missed day is the first one recorded on a missed mark that day (the
+  // whole-day mark, period 0, sorts first). A join bounded by the period, not a correlated
+  // subquery: the planner then prunes attendance to the period's partitions.
   const { rows } = await sql<DayRow>`
     SELECT d.student_id, s.first_name, s.preferred_name, s.last_name, d.attendance_date, d.day_status,
-           CASE WHEN d.day_status IN ('absent', 'excused') THEN (
-             SELECT a.reason FROM attendance a
-             WHERE a.tenant_id = ${tenantId} AND a.student_id = d.student_id
-               AND a.attendance_date = d.attendance_date AND a.status IN ('absent', 'excused')
-               AND nullif(btrim(a.reason), '') IS NOT NULL
-             ORDER BY a.period LIMIT 1) END AS reason
+           CASE WHEN d.day_status IN ('absent', 'excused') THEN r.reason END AS reason
     FROM ${attendanceDays(tenantId, period.from, period.to, rules.policy, studentIds)} d
     JOIN students s ON s.tenant_id = ${tenantId} AND s.id = d.student_id
+    LEFT JOIN (
+      SELECT DISTINCT ON (a.student_id, a.attendance_date) a.student_id, a.attendance_date, a.reason
+      FROM attendance a
+      WHERE a.tenant_id = ${tenantId} AND a.student_id = ANY (${studentIds}::uuid[])
+        AND a.attendance_date BETWEEN ${period.from}::date AND ${period.to}::date
+        AND a.status IN ('absent', 'excused') AND nullif(btrim(a.reason), '') IS NOT NULL
+      ORDER BY a.student_id, a.attendance_date, a.period
+    ) r ON r.student_id = d.student_id AND r.attendance_date = d.attendance_date
     ORDER BY d.student_id, d.attendance_date`.execute(trx);
   if (rows.length === 0) return [];
 
