@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { TenantTransaction } from '../../core/tenant-scope.js';
 import { type AttendancePolicy, attendanceDays } from '../attendance/policy.js';
 import { addDays } from './period.js';
-import { termToDateRates } from './term-rate.js';
+import { type TermToDateRate, termToDateRatesAt } from './term-rate.js';
 
 export interface AbsenceDay {
   date: string;
@@ -135,8 +135,11 @@ export async function guardianChildFigures(
   }
 
   const ids = [...byStudent.keys()];
-  const now = await termToDateRates(trx, tenantId, ids, period.to);
-  const before = await termToDateRates(trx, tenantId, ids, addDays(period.from, -1));
+  // At merge, termToDateRates from the rollups (issue 4) can serve here, called once per date.
+  const [now, before] = (await termToDateRatesAt(trx, tenantId, ids, [
+    period.to,
+    addDays(period.from, -1),
+  ])) as [Map<string, TermToDateRate>, Map<string, TermToDateRate>];
   for (const child of byStudent.values()) {
     const current = now.get(child.studentId)!;
     const previous = before.get(child.studentId);

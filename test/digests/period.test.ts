@@ -3,14 +3,16 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, NotFoundError } from '../../core/errors.js';
+import { withTenant } from '../../core/tenant-scope.js';
 import { attendanceDigest } from '../../jobs/attendance-digest.js';
 import { attendanceDigestSend } from '../../jobs/attendance-digest-send.js';
 import { parsePayload } from '../../jobs/define-job.js';
 import { isDeliverableAddress } from '../../jobs/digests/address.js';
 import { digestPeriod, localTime } from '../../jobs/digests/period.js';
+import { termToDateRates } from '../../jobs/digests/term-rate.js';
 import { testJobContext } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { createDigestFixture, digestEnv, G, T } from './fixtures.js';
+import { createDigestFixture, digestEnv, G, S, T } from './fixtures.js';
 
 let database: TestDatabase;
 
@@ -102,6 +104,52 @@ describe('digest periods in the tenant time zone', () => {
       context,
     );
     expect(context.enqueued.map((e) => e.options?.delayMs ?? 0)).toEqual([0, 0, 1000, 1000, 2000]);
+  });
+});
+
+describe('term-to-date rates', () => {
+  it('count from the start of the term containing the date, else the year, else 1 August', async () => {
+    const rates = await withTenant(database.db, T.a, (trx) =>
+      termToDateRates(trx, T.a, [S.zoe, S.liam, S.s6], '2026-03-15'),
+    );
+    expect(Object.fromEntries(rates)).toEqual({
+      [S.zoe]: { termStart: '2026-03-02', daysInMembership: 10, daysAttended: 8, rate: 80 },
+      [S.liam]: { termStart: '2026-03-02', daysInMembership: 10, daysAttended: 9, rate: 90 },
+      [S.s6]: { termStart: '2026-03-02', daysInMembership: 1, daysAttended: 1, rate: 100 },
+    });
+    const beforeTerm = await withTenant(database.db, T.a, (trx) =>
+      termToDateRates(trx, T.a, [S.zoe], '2026-02-01'),
+    );
+    expect(beforeTerm.get(S.zoe)).toEqual({
+      termStart: '2025-08-20',
+      daysInMembership: 0,
+      daysAttended: 0,
+      rate: null,
+    });
+    const noTerms = await withTenant(database.db, T.b, (trx) =>
+      termToDateRates(trx, T.b, [S.other], '2026-03-15'),
+    );
+    expect(noTerms.get(S.other)).toEqual({
+      termStart: '2025-08-01',
+      daysInMembership: 1,
+      daysAttended: 1,
+      rate: 100,
+    });
+  });
+
+  it('follow the tenant policy: excused days out of membership when the school says so', async () => {
+    await sql`UPDATE tenants SET settings = settings || '{"attendance": {"excusedCountsAsAbsence": false}}'
+              WHERE id = ${T.b}`.execute(database.db);
+    await sql`INSERT INTO attendance (tenant_id, student_id, attendance_date, period, status)
+              VALUES (${T.b}, ${S.other}, '2026-03-11', 0, 'excused')`.execute(database.db);
+    const rates = await withTenant(database.db, T.b, (trx) =>
+      termToDateRates(trx, T.b, [S.other], '2026-03-15'),
+    );
+    expect(rates.get(S.other)).toMatchObject({ daysInMembership: 1, daysAttended: 1, rate: 100 });
+    await sql`DELETE FROM attendance WHERE tenant_id = ${T.b} AND attendance_date = '2026-03-11'`.execute(
+      database.db,
+    );
+    await sql`UPDATE tenants SET settings = '{}' WHERE id = ${T.b}`.execute(database.db);
   });
 });
 
