@@ -43,7 +43,20 @@ export interface Formatters {
 
 const utc = (date: string) => new Date(`${date}T00:00:00Z`);
 
+// Intl formatters are costly to build (a fraction of a millisecond each) and immutable, so each
+// locale's set is built once per process.
+const cache = new Map<string, Formatters>();
+
 export function formatters(locale: DigestLocale): Formatters {
+  let built = cache.get(locale.tag);
+  if (!built) {
+    built = buildFormatters(locale);
+    cache.set(locale.tag, built);
+  }
+  return built;
+}
+
+function buildFormatters(locale: DigestLocale): Formatters {
   const day = new Intl.DateTimeFormat(locale.tag, {
     weekday: 'long',
     day: 'numeric',
