@@ -29,8 +29,13 @@ export interface DigestRunResult {
   planned: number;
   enqueued: number;
   sent: number;
-  /** Already sent (or being sent) for this period by an earlier run: not sent again. */
+  /** Already sent (or permanently failed) for this period by an earlier run: not sent again. */
   alreadySent: number;
+  /**
+   * Claimed by another live attempt (or one that died less than DIGEST_CLAIM_LEASE_SECONDS ago):
+   * left alone now; a later run sends them if they were never sent.
+   */
+  inFlight: number;
   skipped: { optedOut: number; noEmail: number; noSchoolDays: number };
   failed: Record<string, number>;
 }
@@ -44,6 +49,7 @@ function emptyResult(tenantId: string, due: boolean, period?: DigestPeriod): Dig
     enqueued: 0,
     sent: 0,
     alreadySent: 0,
+    inFlight: 0,
     skipped: { optedOut: 0, noEmail: 0, noSchoolDays: 0 },
     failed: {},
   };
@@ -51,6 +57,7 @@ function emptyResult(tenantId: string, due: boolean, period?: DigestPeriod): Dig
 
 function tally(result: DigestRunResult, outcome: SendOutcome): void {
   if (outcome.status === 'sent') result.sent++;
+  else if (outcome.status === 'unchanged' && outcome.inFlight) result.inFlight++;
   else if (outcome.status === 'unchanged') result.alreadySent++;
   else if (outcome.status === 'failed') result.failed[outcome.code] = (result.failed[outcome.code] ?? 0) + 1;
   else if (outcome.code === 'opted-out') result.skipped.optedOut++;

@@ -1,6 +1,8 @@
 // Delivery guarantees against a real SMTP server: 5xx recorded and not retried, 4xx and a server
 // that is down recorded and thrown for retry, a crash between claim and record resent with the
 // same Message-ID, a live claim respected, and a run stopped half-way resumed without a second copy.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { UnrecoverableError } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,5 +146,58 @@ describe('digest delivery', () => {
     expect(resumed).toMatchObject({ planned: 5, sent: 4, alreadySent: 1 });
     const received = sink.messages.slice(before).flatMap((m) => m.to);
     expect(received.sort()).toEqual([EMAIL.g1, EMAIL.g2, EMAIL.g7, EMAIL.g8, EMAIL.g9].sort());
+  });
+});
+
+describe('a worker process killed mid-run', () => {
+  it('restarted, sends no second copy to anyone already sent; the crash window resends the same Message-ID', async () => {
+    const period = { from: '2026-03-09', to: '2026-03-14' };
+    const before = sink.messages.length;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./kill-child.ts', import.meta.url))],
+      {
+        env: {
+          ...process.env,
+          ...digestEnv(sink.url),
+          DATABASE_URL: database.url,
+          LOG_LEVEL: 'silent',
+          DIGEST_PAYLOAD: JSON.stringify({ tenantId: T.a, ...period }),
+          DIGEST_JOB_ID: 'plan-killed',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    sink.onMessage = () => child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    sink.onMessage = null;
+    const sentBeforeKill = sink.messages.length - before;
+    expect(sentBeforeKill).toBeGreaterThanOrEqual(1);
+    expect(sentBeforeKill).toBeLessThan(5);
+
+    // The retry of the same job (BullMQ keeps the job id) finishes the run.
+    const resumed = await attendanceDigest.run(
+      parsePayload(attendanceDigest, { tenantId: T.a, ...period }),
+      ctx('plan-killed'),
+    );
+    expect(resumed.sent + resumed.alreadySent).toBe(5);
+    const received = sink.messages.slice(before);
+    const byAddress = new Map<string, Set<string>>();
+    for (const m of received) {
+      for (const to of m.to) byAddress.set(to, (byAddress.get(to) ?? new Set()).add(m.mail.messageId!));
+    }
+    expect([...byAddress.keys()].sort()).toEqual([EMAIL.g1, EMAIL.g2, EMAIL.g7, EMAIL.g8, EMAIL.g9].sort());
+    // One Message-ID per guardian, and at most the one message in flight at the kill sent twice.
+    for (const ids of byAddress.values()) expect(ids.size).toBe(1);
+    expect(received.length).toBeLessThanOrEqual(6);
+    const { rows } = await sql<{ status: string; n: number }>`
+      SELECT status, count(*) AS n FROM email_deliveries WHERE period_end = '2026-03-14' GROUP BY status`.execute(
+      database.db,
+    );
+    expect(rows.find((r) => r.status === 'sent')?.n).toBe(5);
+    expect(rows.some((r) => r.status === 'sending')).toBe(false);
   });
 });
