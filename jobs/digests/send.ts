@@ -39,13 +39,14 @@ export interface SendContext {
 
 export type SendOutcome =
   | { status: 'sent'; messageId: string }
-  | { status: 'skipped'; code: ReasonCode | 'guardian-not-found' }
+  | { status: 'skipped'; code: ReasonCode | 'guardian-not-found' | 'tenant-not-active' }
   | { status: 'failed'; code: ReasonCode; reason: string; retryable: boolean }
   /** The ledger row is already final ('sent', or permanently failed) or being sent by another attempt. */
   | { status: 'unchanged'; current: string; inFlight: boolean };
 
 interface TenantRow {
   name: string;
+  status: string;
   locale: string;
   primary_color: string;
   secondary_color: string;
@@ -78,7 +79,7 @@ async function prepare(
 ): Promise<Prepared | Exclude<SendOutcome, { status: 'sent' }>> {
   const { tenantId, guardianId, period } = key;
   const { rows: tenants } = await sql<TenantRow>`
-    SELECT name, locale, primary_color, secondary_color, settings FROM tenants WHERE id = ${tenantId}`.execute(
+    SELECT name, locale, primary_color, secondary_color, settings, status FROM tenants WHERE id = ${tenantId}`.execute(
     trx,
   );
   const { rows: guardians } = await sql<GuardianRow>`
@@ -87,6 +88,8 @@ async function prepare(
   const tenant = tenants[0];
   const guardian = guardians[0];
   if (!tenant || !guardian) return { status: 'skipped', code: 'guardian-not-found' };
+  // A school suspended or archived after planning sends nothing more.
+  if (tenant.status !== 'active') return { status: 'skipped', code: 'tenant-not-active' };
 
   const skip = async (status: 'skipped' | 'failed', code: ReasonCode, reason: string) => {
     await recordOutcomes(trx, tenantId, period, [

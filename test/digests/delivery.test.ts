@@ -201,3 +201,26 @@ describe('a worker process killed mid-run', () => {
     expect(rows.some((r) => r.status === 'sending')).toBe(false);
   });
 });
+
+describe('a school suspended after planning', () => {
+  it('gets no more digests sent', async () => {
+    await sql`UPDATE tenants SET status = 'suspended' WHERE id = ${T.a}`.execute(database.db);
+    try {
+      const before = sink.messages.length;
+      const outcome = await attendanceDigestSend.run(
+        parsePayload(attendanceDigestSend, {
+          tenantId: T.a,
+          guardianId: G.g1,
+          kind: 'weekly',
+          from: '2026-03-09',
+          to: '2026-03-15',
+        }),
+        ctx('job-suspended'),
+      );
+      expect(outcome).toEqual({ status: 'skipped', code: 'tenant-not-active' });
+      expect(sink.messages.length).toBe(before);
+    } finally {
+      await sql`UPDATE tenants SET status = 'active' WHERE id = ${T.a}`.execute(database.db);
+    }
+  });
+});
