@@ -11,7 +11,7 @@ import { InputError } from '../core/errors.js';
 import { withTenant } from '../core/tenant-scope.js';
 import { getTenant } from '../core/tenants.js';
 import { attendancePolicyFrom } from './attendance/policy.js';
-import { defineJob } from './define-job.js';
+import { defineJob, type JobContext } from './define-job.js';
 import { isDeliverableAddress } from './digests/address.js';
 import { planRecipients } from './digests/figures.js';
 import { type Outcome, recordOutcomes } from './digests/ledger.js';
@@ -58,11 +58,44 @@ function emptyResult(tenantId: string, due: boolean, period?: DigestPeriod): Dig
 function tally(result: DigestRunResult, outcome: SendOutcome): void {
   if (outcome.status === 'sent') result.sent++;
   else if (outcome.status === 'unchanged' && outcome.inFlight) result.inFlight++;
-  else if (outcome.status === 'unchanged') result.alreadySent++;
+  else if (outcome.status === 'unchanged' && outcome.current === 'sent') result.alreadySent++;
+  else if (outcome.status === 'unchanged')
+    result.failed['smtp-permanent'] = (result.failed['smtp-permanent'] ?? 0) + 1;
   else if (outcome.status === 'failed') result.failed[outcome.code] = (result.failed[outcome.code] ?? 0) + 1;
   else if (outcome.code === 'opted-out') result.skipped.optedOut++;
   else if (outcome.code === 'no-email') result.skipped.noEmail++;
   else if (outcome.code === 'no-school-days') result.skipped.noSchoolDays++;
+}
+
+/**
+ * An inline run stops trying after this many sends in a row found the SMTP server unreachable
+ * (4xx replies do not count: greylisting answers 4xx to every new recipient).
+ */
+const GIVE_UP_AFTER = 3;
+
+async function giveUp(
+  ctx: JobContext,
+  tenantId: string,
+  period: DigestPeriod,
+  guardianIds: string[],
+  result: DigestRunResult,
+): Promise<void> {
+  const reason = `not attempted: the SMTP server was unreachable ${GIVE_UP_AFTER} times in a row; run again later`;
+  await withTenant(ctx.db, tenantId, (trx) =>
+    recordOutcomes(
+      trx,
+      tenantId,
+      period,
+      guardianIds.map((guardianId) => ({
+        guardianId,
+        status: 'failed',
+        code: 'smtp-temporary',
+        reason,
+        recipient: null,
+      })),
+    ),
+  );
+  result.failed['smtp-temporary'] = (result.failed['smtp-temporary'] ?? 0) + guardianIds.length;
 }
 
 export const attendanceDigest = defineJob({
@@ -157,9 +190,18 @@ export const attendanceDigest = defineJob({
       // Its own pooled transport, closed at the end, so a CLI run exits as soon as it is done.
       const mailer = createDigestTransport(ctx.config);
       try {
+        let unreachableInARow = 0;
         for (const [index, guardianId] of toSend.entries()) {
           if (ctx.signal.aborted) throw new Error('stopped before all digests were sent; a retry resumes');
-          tally(result, await sendGuardianDigest({ ...ctx, mailer }, tenant.id, guardianId, period));
+          if (unreachableInARow >= GIVE_UP_AFTER) {
+            // The server is down or refusing everything: record the rest instead of waiting out
+            // a connection timeout per guardian. A later run sends them.
+            await giveUp(ctx, tenant.id, period, toSend.slice(index), result);
+            break;
+          }
+          const outcome = await sendGuardianDigest({ ...ctx, mailer }, tenant.id, guardianId, period);
+          tally(result, outcome);
+          unreachableInARow = outcome.status === 'failed' && outcome.unreachable ? unreachableInARow + 1 : 0;
           if (index % 50 === 49) await ctx.progress({ planned: result.planned, done: index + 1 });
         }
       } finally {

@@ -120,7 +120,7 @@ export async function recordOutcomes(
          AS o(guardian_id, status, code, reason, recipient)
     ON CONFLICT (tenant_id, guardian_id, digest_kind, period_start, period_end) DO UPDATE
       SET status = EXCLUDED.status, reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason,
-          recipient = EXCLUDED.recipient
+          recipient = coalesce(EXCLUDED.recipient, e.recipient)
       WHERE e.status NOT IN ('sent', 'sending')`.execute(trx);
 }
 

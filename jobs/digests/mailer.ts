@@ -44,6 +44,8 @@ export async function closeDigestMailers(): Promise<void> {
 
 export interface SmtpFailure {
   permanent: boolean;
+  /** No SMTP reply at all (refused, reset, timed out): the server itself is unreachable. */
+  unreachable: boolean;
   code: 'smtp-permanent' | 'smtp-temporary';
   reason: string;
 }
@@ -53,7 +55,7 @@ export function classifySmtpError(error: unknown): SmtpFailure {
   const responseCode = (error as { responseCode?: unknown })?.responseCode;
   const reason = errorMessage(error).slice(0, 500);
   if (typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600) {
-    return { permanent: true, code: 'smtp-permanent', reason };
+    return { permanent: true, unreachable: false, code: 'smtp-permanent', reason };
   }
-  return { permanent: false, code: 'smtp-temporary', reason };
+  return { permanent: false, unreachable: typeof responseCode !== 'number', code: 'smtp-temporary', reason };
 }

@@ -40,7 +40,7 @@ export interface SendContext {
 export type SendOutcome =
   | { status: 'sent'; messageId: string }
   | { status: 'skipped'; code: ReasonCode | 'guardian-not-found' | 'tenant-not-active' }
-  | { status: 'failed'; code: ReasonCode; reason: string; retryable: boolean }
+  | { status: 'failed'; code: ReasonCode; reason: string; retryable: boolean; unreachable?: boolean }
   /** The ledger row is already final ('sent', or permanently failed) or being sent by another attempt. */
   | { status: 'unchanged'; current: string; inFlight: boolean };
 
@@ -180,7 +180,13 @@ export async function sendGuardianDigest(
     const failure = classifySmtpError(error);
     await withTenant(ctx.db, tenantId, (trx) => markFailed(trx, deliveryId, failure.code, failure.reason));
     ctx.log.warn({ guardianId, code: failure.code, reason: failure.reason }, 'digest not delivered');
-    return { status: 'failed', code: failure.code, reason: failure.reason, retryable: !failure.permanent };
+    return {
+      status: 'failed',
+      code: failure.code,
+      reason: failure.reason,
+      retryable: !failure.permanent,
+      unreachable: failure.unreachable,
+    };
   }
   await withTenant(ctx.db, tenantId, (trx) => markSent(trx, deliveryId));
   return { status: 'sent', messageId };

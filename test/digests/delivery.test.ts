@@ -224,3 +224,28 @@ describe('a school suspended after planning', () => {
     }
   });
 });
+
+describe('an inline run while the SMTP server is down', () => {
+  it('records every recipient with a reason, stops trying after three, and a later run sends each once', async () => {
+    const down = await deadSmtpUrl();
+    const payload = parsePayload(attendanceDigest, { tenantId: T.a, from: '2026-03-09', to: '2026-03-12' });
+    const failed = await attendanceDigest.run(payload, ctx('plan-down', down));
+    expect(failed).toMatchObject({ planned: 5, sent: 0, failed: { 'smtp-temporary': 5 } });
+    const { rows } = await sql<{ status: string; reason_code: string; reason: string }>`
+      SELECT status, reason_code, reason FROM email_deliveries
+      WHERE period_end = '2026-03-12' AND reason_code NOT IN ('opted-out', 'no-email', 'invalid-address')`.execute(
+      database.db,
+    );
+    expect(rows).toHaveLength(5);
+    expect(rows.every((r) => r.status === 'failed' && r.reason_code === 'smtp-temporary')).toBe(true);
+    expect(rows.filter((r) => r.reason.startsWith('not attempted'))).toHaveLength(2);
+
+    const before = sink.messages.length;
+    expect(await attendanceDigest.run(payload, ctx('plan-up'))).toMatchObject({ sent: 5 });
+    expect(await attendanceDigest.run(payload, ctx('plan-up-again'))).toMatchObject({
+      sent: 0,
+      alreadySent: 5,
+    });
+    expect(sink.messages.length - before).toBe(5);
+  });
+});
