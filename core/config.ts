@@ -43,6 +43,16 @@ const schema = z.object({
   SCHEDULER_GRACE_HOURS: int(0, 72).default(4),
   JOB_RUN_RETENTION_DAYS: int(1, 3650).default(90),
   EMAIL_DELIVERY_RETENTION_DAYS: int(1, 3650).default(400),
+  // dashboard (issue 3)
+  /** Wrong dashboard passwords from one client address before it is locked out. */
+  DASHBOARD_LOCKOUT_ATTEMPTS: int(1, 1000).default(10),
+  /** How long a locked-out client waits; failures older than this are forgotten. */
+  DASHBOARD_LOCKOUT_SECONDS: int(1, 86_400).default(900),
+  /**
+   * Express "trust proxy" for the dashboard behind a reverse proxy (a hop count like 1, or addresses
+   * like loopback,10.0.0.0/8), so the lockout counts real client addresses instead of the proxy's.
+   */
+  DASHBOARD_TRUST_PROXY: z.string().min(1).optional(),
   // digests (issue 8)
   /** Global send rate: at most DIGEST_RATE_MAX emails per DIGEST_RATE_WINDOW_MS (BullMQ limiter). */
   DIGEST_RATE_MAX: int(1, 100_000).default(50),
