@@ -1,6 +1,7 @@
 // The unsubscribe router end to end: a real digest's List-Unsubscribe link, a one-click POST, the
 // opt-out recorded once, and the next run skipping that guardian. Bad links get a 400 page.
 
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -8,7 +9,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
+import { createRedis } from '../../core/redis.js';
 import { signToken } from '../../core/signing.js';
+import { createDashboardApp } from '../../dashboard/app.js';
 import { createUnsubscribeRouter } from '../../dashboard/unsubscribe.js';
 import { attendanceDigest } from '../../jobs/attendance-digest.js';
 import { parsePayload } from '../../jobs/define-job.js';
@@ -150,5 +153,55 @@ describe('unsubscribe', () => {
       }
     }
     expect((await optOut(G.g7)).digest_opt_out).toBe(false);
+  });
+});
+
+describe('mounted in the dashboard app (auth own)', () => {
+  it('answers without dashboard credentials, under its security headers, and records the opt-out', async () => {
+    const config = {
+      ...testConfig({
+        ...digestEnv(sink.url),
+        DASHBOARD_USER: 'operator',
+        DASHBOARD_PASSWORD: 'correct horse battery staple',
+        QUEUE_PREFIX: `test-${randomUUID().slice(0, 18)}`,
+      }),
+    };
+    const redis = createRedis(config.REDIS_URL, silentLogger, 'digest-unsubscribe-test');
+    const deps = {
+      db: database.db,
+      redis,
+      config,
+      clock: fixedClock('2026-03-16T12:00:00Z'),
+      log: silentLogger,
+      enqueue: async () => 'unused',
+    };
+    const dashboard = createDashboardApp(deps, {
+      jobs: [],
+      routers: [{ path: '/unsubscribe', router: createUnsubscribeRouter(deps), auth: 'own' }],
+    });
+    const listening = await new Promise<Server>((resolve) => {
+      const s = dashboard.app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/unsubscribe?token=${encodeURIComponent(
+        unsubscribeToken(SECRET, T.a, G.g8),
+      )}`;
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("form-action 'self'");
+      expect(await page.text()).toContain('<form method="post"');
+      // One-click from a mail provider: cross-site, no credentials.
+      const click = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://mail.example.com' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+      expect(click.status).toBe(200);
+      expect((await optOut(G.g8)).digest_opt_out).toBe(true);
+    } finally {
+      await new Promise((resolve) => listening.close(resolve));
+      await dashboard.close();
+      await redis.quit();
+    }
   });
 });
