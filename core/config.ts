@@ -73,6 +73,16 @@ const schema = z.object({
   EXPORT_FETCH_ROWS: int(100, 100_000).default(5_000),
   /** Lifetime of a tenant-admin API token minted by `npm run cli -- api-token`. */
   EXPORT_API_TOKEN_TTL_HOURS: int(1, 24 * 366).default(24 * 30),
+  // digests (issue 8)
+  /** Global send rate: at most DIGEST_RATE_MAX emails per DIGEST_RATE_WINDOW_MS (BullMQ limiter). */
+  DIGEST_RATE_MAX: int(1, 100_000).default(50),
+  DIGEST_RATE_WINDOW_MS: int(100, 3_600_000).default(1000),
+  /** Per-tenant send rate per DIGEST_RATE_WINDOW_MS, applied by spacing the fan-out; 0 = no per-tenant cap. */
+  DIGEST_TENANT_RATE_MAX: int(0, 100_000).default(0),
+  /** Pooled SMTP connections per worker process. */
+  DIGEST_SMTP_POOL_SIZE: int(1, 50).default(5),
+  /** A 'sending' claim older than this is taken to belong to a dead worker and may be retried. */
+  DIGEST_CLAIM_LEASE_SECONDS: int(10, 86_400).default(600),
 });
 
 export type Config = z.infer<typeof schema> & {

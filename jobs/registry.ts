@@ -1,8 +1,14 @@
 // Every job kind, once. Adding a job kind is one file in jobs/ plus one line here.
+import { attendanceDigest } from './attendance-digest.js';
+import { attendanceDigestSend } from './attendance-digest-send.js';
 import type { JobDefinition } from './define-job.js';
 import { exportJob } from './export.js';
 
-export const jobRegistry: JobDefinition[] = [exportJob as JobDefinition];
+export const jobRegistry: JobDefinition[] = [
+  exportJob as JobDefinition,
+  attendanceDigest,
+  attendanceDigestSend,
+];
 
 export function findJob(name: string): JobDefinition | undefined {
   return jobRegistry.find((job) => job.name === name);

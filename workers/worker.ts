@@ -61,6 +61,8 @@ export async function startWorkers(
         },
         deps.log,
       );
+      // Only after every job has stopped: handlers may hold pooled connections (SMTP) until then.
+      await Promise.all(jobs.map((job) => job.release?.()));
       await deps.history.close();
     },
   };
