@@ -43,6 +43,9 @@ const schema = z.object({
   SCHEDULER_GRACE_HOURS: int(0, 72).default(4),
   JOB_RUN_RETENTION_DAYS: int(1, 3650).default(90),
   EMAIL_DELIVERY_RETENTION_DAYS: int(1, 3650).default(400),
+  // invoices (issue 6)
+  // How many problems and item mismatches a reconciliation result lists (counts stay complete).
+  INVOICE_RECONCILIATION_MAX_LISTED: int(0, 100_000).default(200),
 });
 
 export type Config = z.infer<typeof schema> & {
