@@ -46,6 +46,8 @@ const schema = z.object({
   // invoices (issue 6)
   // How many problems and item mismatches a reconciliation result lists (counts stay complete).
   INVOICE_RECONCILIATION_MAX_LISTED: int(0, 100_000).default(200),
+  // An all-tenant run reconciles this many schools per transaction (one scan serves them all).
+  INVOICE_RECONCILIATION_TENANTS_PER_TRANSACTION: int(1, 10_000).default(50),
 });
 
 export type Config = z.infer<typeof schema> & {

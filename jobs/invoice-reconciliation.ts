@@ -4,9 +4,10 @@
 // full pass. Seed 003's paid-on-insert trigger is replaced by this job (see sql/0005).
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { withTenant } from '../core/tenant-scope.js';
 import { defineJob, type JobContext } from './define-job.js';
-import { reconcileTenant } from './invoices/reconcile-tenant.js';
-import { addProblem, addTenantOutcome, emptyResult, type ReconciliationResult } from './invoices/result.js';
+import { reconcileInvoices } from './invoices/reconcile.js';
+import { addProblem, addRunTotals, emptyResult, type ReconciliationResult } from './invoices/result.js';
 
 const uuid = (what: string) => z.guid({ error: `must be a UUID (the id of ${what})` });
 
@@ -37,72 +38,66 @@ export async function runInvoiceReconciliation(
 ): Promise<ReconciliationResult> {
   const result = emptyResult();
   const maxListed = ctx.config.INVOICE_RECONCILIATION_MAX_LISTED;
-  const now = ctx.clock.now();
-  const full = payload.full === true;
+  const base = { now: ctx.clock.now(), full: payload.full === true, maxListed };
 
-  let targets: { tenantId: string; invoiceId?: string }[];
   if (payload.invoiceId) {
     const tenantId = await findInvoiceTenant(ctx, payload.invoiceId, payload.tenantId);
     if (!tenantId) {
+      const where = payload.tenantId ? ` in tenant ${payload.tenantId}` : '';
       addProblem(
         result,
         {
           kind: 'unknown_invoice',
           invoiceId: payload.invoiceId,
           ...(payload.tenantId ? { tenantId: payload.tenantId } : {}),
-          message: payload.tenantId
-            ? `no invoice ${payload.invoiceId} in tenant ${payload.tenantId}`
-            : `no invoice has id ${payload.invoiceId}`,
+          message: `no invoice ${payload.invoiceId}${where}; nothing was reconciled`,
         },
         maxListed,
       );
       return result;
     }
-    targets = [{ tenantId, invoiceId: payload.invoiceId }];
-  } else {
-    // The engine role lists tenants (the tenants table is itself under RLS for school_app).
-    const { rows } = await sql<{ id: string }>`
-      SELECT id FROM tenants ${payload.tenantId ? sql`WHERE id = ${payload.tenantId}` : sql``} ORDER BY slug
-    `.execute(ctx.db);
-    targets = rows.map((row) => ({ tenantId: row.id }));
-  }
-  if (payload.tenantId && targets.length === 0) {
-    addProblem(
-      result,
-      { kind: 'unknown_tenant', tenantId: payload.tenantId, message: `no tenant has id ${payload.tenantId}` },
-      maxListed,
+    const totals = await withTenant(ctx.db, tenantId, (trx) =>
+      reconcileInvoices(trx, { ...base, tenantIds: [tenantId], invoiceId: payload.invoiceId }),
     );
+    addRunTotals(result, totals, maxListed);
     return result;
   }
 
-  for (const [index, target] of targets.entries()) {
-    // Each tenant commits on its own, so a shutdown between tenants loses nothing; the retry
-    // finds the finished tenants already true and writes nothing for them.
-    ctx.signal.throwIfAborted();
-    const outcome = await reconcileTenant(ctx.db, { ...target, now, full, maxListed });
-    if (outcome) {
-      addTenantOutcome(result, outcome, maxListed);
-      ctx.log.info(
-        {
-          tenantId: target.tenantId,
-          mode: outcome.mode,
-          examined: outcome.examined,
-          written: outcome.rowsWritten,
-        },
-        'invoices reconciled',
-      );
-    } else {
+  if (payload.tenantId) {
+    // One school (the nightly per-tenant schedule, or on demand): as school_app under RLS.
+    const tenantId = payload.tenantId;
+    const totals = await withTenant(ctx.db, tenantId, (trx) =>
+      reconcileInvoices(trx, { ...base, tenantIds: [tenantId] }),
+    );
+    if (totals.tenants.length === 0) {
       addProblem(
         result,
-        {
-          kind: 'unknown_tenant',
-          tenantId: target.tenantId,
-          message: `tenant ${target.tenantId} no longer exists`,
-        },
+        { kind: 'unknown_tenant', tenantId, message: `no tenant has id ${tenantId}; nothing was reconciled` },
         maxListed,
       );
     }
-    await ctx.progress(Math.round(((index + 1) / targets.length) * 100));
+    addRunTotals(result, totals, maxListed);
+    return result;
+  }
+
+  // Every school: maintenance transactions over batches of tenants, so one scan of payments
+  // serves a whole batch instead of one scan per school. Every statement filters tenant_id
+  // through the batch's list. A batch commits on its own: a shutdown between batches loses
+  // nothing, and the retry finds the finished tenants already true and writes nothing there.
+  const { rows } = await sql<{ id: string }>`SELECT id FROM tenants ORDER BY id`.execute(ctx.db);
+  const batchSize = ctx.config.INVOICE_RECONCILIATION_TENANTS_PER_TRANSACTION;
+  for (let start = 0; start < rows.length; start += batchSize) {
+    ctx.signal.throwIfAborted();
+    const tenantIds = rows.slice(start, start + batchSize).map((row) => row.id);
+    const totals = await ctx.db
+      .transaction()
+      .execute((trx) => reconcileInvoices(trx, { ...base, tenantIds }));
+    addRunTotals(result, totals, maxListed);
+    ctx.log.info(
+      { tenants: tenantIds.length, examined: totals.examined, written: totals.rowsWritten },
+      'invoices reconciled',
+    );
+    await ctx.progress(Math.round((Math.min(start + batchSize, rows.length) / rows.length) * 100));
   }
   return result;
 }

@@ -27,13 +27,20 @@ export interface ItemMismatch {
   difference: string;
 }
 
-export interface TenantOutcome {
+export interface TenantSummary {
   tenantId: string;
   /** full: every invoice; incremental: the change queue plus the due-date window; invoice: one. */
   mode: 'full' | 'incremental' | 'invoice';
   /** The tenant-local date that decided what is overdue. */
   today: string;
   timeZone: string;
+  examined: number;
+  rowsWritten: number;
+}
+
+/** What one reconciliation transaction reports (lists already capped, counts complete). */
+export interface RunTotals {
+  tenants: TenantSummary[];
   examined: number;
   rowsWritten: number;
   auditRows: number;
@@ -44,17 +51,7 @@ export interface TenantOutcome {
   problems: InvoiceProblem[];
 }
 
-export interface ReconciliationResult {
-  tenants: Pick<TenantOutcome, 'tenantId' | 'mode' | 'today' | 'timeZone' | 'examined' | 'rowsWritten'>[];
-  examined: number;
-  rowsWritten: number;
-  auditRows: number;
-  /** Status changes written, keyed "old->new" (e.g. "pending->overdue"). */
-  transitions: Record<string, number>;
-  itemMismatchCount: number;
-  itemMismatches: ItemMismatch[];
-  problemCounts: Record<string, number>;
-  problems: InvoiceProblem[];
+export interface ReconciliationResult extends RunTotals {
   /** True when more problems or mismatches exist than are listed (see the counts). */
   truncated: boolean;
 }
@@ -84,28 +81,20 @@ export function addProblem(result: ReconciliationResult, problem: InvoiceProblem
   else result.truncated = true;
 }
 
-export function addTenantOutcome(
-  result: ReconciliationResult,
-  outcome: TenantOutcome,
-  maxListed: number,
-): void {
-  const { tenantId, mode, today, timeZone, examined, rowsWritten } = outcome;
-  result.tenants.push({ tenantId, mode, today, timeZone, examined, rowsWritten });
-  result.examined += examined;
-  result.rowsWritten += rowsWritten;
-  result.auditRows += outcome.auditRows;
-  addCounts(result.transitions, outcome.transitions);
-  addCounts(result.problemCounts, outcome.problemCounts);
-  result.itemMismatchCount += outcome.itemMismatchCount;
-  const problemTotal = Object.values(outcome.problemCounts).reduce((sum, n) => sum + Number(n), 0);
+export function addRunTotals(result: ReconciliationResult, totals: RunTotals, maxListed: number): void {
+  result.tenants.push(...totals.tenants);
+  result.examined += totals.examined;
+  result.rowsWritten += totals.rowsWritten;
+  result.auditRows += totals.auditRows;
+  addCounts(result.transitions, totals.transitions);
+  addCounts(result.problemCounts, totals.problemCounts);
+  result.itemMismatchCount += totals.itemMismatchCount;
+  const problemTotal = Object.values(totals.problemCounts).reduce((sum, n) => sum + Number(n), 0);
   const room = Math.max(0, maxListed - result.problems.length);
-  result.problems.push(...outcome.problems.slice(0, room));
+  result.problems.push(...totals.problems.slice(0, room));
   const mismatchRoom = Math.max(0, maxListed - result.itemMismatches.length);
-  result.itemMismatches.push(...outcome.itemMismatches.slice(0, mismatchRoom));
-  if (
-    problemTotal > Math.min(outcome.problems.length, room) ||
-    outcome.itemMismatchCount > Math.min(outcome.itemMismatches.length, mismatchRoom)
-  ) {
-    result.truncated = true;
-  }
+  result.itemMismatches.push(...totals.itemMismatches.slice(0, mismatchRoom));
+  const listed = Math.min(totals.problems.length, room);
+  const mismatchesListed = Math.min(totals.itemMismatches.length, mismatchRoom);
+  if (problemTotal > listed || totals.itemMismatchCount > mismatchesListed) result.truncated = true;
 }
