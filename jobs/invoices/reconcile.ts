@@ -6,7 +6,7 @@
 // withTenant (school_app, row-level security applies), or many tenants in one maintenance
 // transaction, where every statement filters tenant_id through the run's tenant list so one scan
 // serves them all.
-import { type RawBuilder, sql, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../core/database-types.js';
 import type { RunTotals } from './result.js';
 
@@ -65,6 +65,30 @@ export async function reconcileInvoices(
     await claimCandidates(trx);
   }
 
+  // Temporary tables are never auto-analyzed; without statistics the planner guesses a
+  // thousand rows and picks sorts and nested loops that cost seconds on a full pass.
+  await sql`ANALYZE invoice_reconciliation_tenants, invoice_reconciliation_candidates`.execute(trx);
+  // Two branches instead of an OR, so each gets its own plan: a sequential scan for tenants on a
+  // full pass, index lookups for the few queued invoices of the others.
+  await sql`
+    CREATE TEMP TABLE invoice_reconciliation_target ON COMMIT DROP AS
+    SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
+           i.amount_paid, i.balance_due, rt.today, rt.time_zone
+    FROM invoice_reconciliation_tenants rt
+    JOIN invoices i ON i.tenant_id = rt.tenant_id
+    WHERE rt.full_pass AND i.tenant_id = ANY(${options.tenantIds}::uuid[]) AND i.status NOT IN ('draft', 'cancelled')
+    UNION ALL
+    SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
+           i.amount_paid, i.balance_due, rt.today, rt.time_zone
+    FROM invoice_reconciliation_tenants rt
+    JOIN invoice_reconciliation_candidates c ON c.tenant_id = rt.tenant_id
+    JOIN invoices i ON i.tenant_id = c.tenant_id AND i.id = c.id
+    WHERE NOT rt.full_pass AND i.tenant_id = ANY(${options.tenantIds}::uuid[]) AND i.status NOT IN ('draft', 'cancelled')`.execute(
+    trx,
+  );
+  // A temporary table rather than a CTE: the aggregates below need its row counts and
+  // distinct values to hash instead of sort (a CTE has no statistics).
+  await sql`ANALYZE invoice_reconciliation_target`.execute(trx);
   const totals = await reconcileTargets(trx, options);
 
   if (!options.invoiceId) {
@@ -113,29 +137,21 @@ async function claimCandidates(trx: Transaction<Database>): Promise<void> {
  */
 async function reconcileTargets(trx: Transaction<Database>, p: ReconcileOptions): Promise<RunTotals> {
   const ids = sql`${p.tenantIds}::uuid[]`;
-  const target: RawBuilder<unknown> = sql`
-    SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
-           i.amount_paid, i.balance_due, rt.today, rt.time_zone
-    FROM invoices i
-    JOIN invoice_reconciliation_tenants rt ON rt.tenant_id = i.tenant_id
-    WHERE i.tenant_id = ANY(${ids}) AND i.status NOT IN ('draft', 'cancelled')
-      AND (rt.full_pass OR (i.tenant_id, i.id) IN (SELECT tenant_id, id FROM invoice_reconciliation_candidates))`;
   const { rows } = await sql<RunTotals>`
-    WITH target AS (${target}),
-    sums AS (
+    WITH sums AS (
       SELECT p.tenant_id, p.invoice_id,
              sum(CASE WHEN p.kind = 'payment' THEN p.amount ELSE -p.amount END)
                FILTER (WHERE p.status = 'settled' AND p.amount >= 0 AND p.currency = t.currency) AS paid,
              count(*) FILTER (WHERE p.amount < 0 OR p.currency <> t.currency) AS suspect
       FROM payments p
-      JOIN target t ON t.tenant_id = p.tenant_id AND t.id = p.invoice_id
+      JOIN invoice_reconciliation_target t ON t.tenant_id = p.tenant_id AND t.id = p.invoice_id
       WHERE p.tenant_id = ANY(${ids})
       GROUP BY p.tenant_id, p.invoice_id
     ),
     items AS (
       SELECT it.tenant_id, it.invoice_id, sum(it.line_total) AS items_total
       FROM invoice_items it
-      JOIN target t ON t.tenant_id = it.tenant_id AND t.id = it.invoice_id
+      JOIN invoice_reconciliation_target t ON t.tenant_id = it.tenant_id AND t.id = it.invoice_id
       WHERE it.tenant_id = ANY(${ids})
       GROUP BY it.tenant_id, it.invoice_id
     ),
@@ -151,7 +167,7 @@ async function reconcileTargets(trx: Transaction<Database>, p: ReconcileOptions)
                   -- was paid (or overdue, or partly paid) and nothing settled remains
                   ELSE 'pending'
              END AS new_status
-      FROM target t
+      FROM invoice_reconciliation_target t
       LEFT JOIN sums s ON s.tenant_id = t.tenant_id AND s.invoice_id = t.id
       LEFT JOIN items ON items.tenant_id = t.tenant_id AND items.invoice_id = t.id
       CROSS JOIN LATERAL (SELECT coalesce(s.paid, 0) AS new_paid) n
@@ -166,7 +182,8 @@ async function reconcileTargets(trx: Transaction<Database>, p: ReconcileOptions)
             WHERE (amount_paid, balance_due, status) IS DISTINCT FROM (new_paid, new_balance, new_status)) c
       WHERE i.tenant_id = c.tenant_id AND i.id = c.id AND i.tenant_id = ANY(${ids})
         -- A row someone changed after it was read is skipped: their change queued it again.
-        AND (i.amount_paid, i.balance_due, i.status) = (c.amount_paid, c.balance_due, c.status)
+        AND (i.amount_paid, i.balance_due, i.status, i.total_amount, i.due_date, i.currency)
+          = (c.amount_paid, c.balance_due, c.status, c.total_amount, c.due_date, c.currency)
       RETURNING c.id, c.tenant_id, c.invoice_number, c.currency, c.total_amount, c.due_date, c.today, c.time_zone,
                 c.status AS old_status, c.amount_paid AS old_paid, c.balance_due AS old_balance,
                 c.new_status, c.new_paid, c.new_balance
@@ -191,12 +208,14 @@ async function reconcileTargets(trx: Transaction<Database>, p: ReconcileOptions)
       WHERE ch.old_status <> ch.new_status
       RETURNING 1
     ),
-    -- The rare invoices holding a suspect payment are looked up again for the details.
+    -- The rare invoices holding a suspect payment are looked up again (by index) for the details;
+    -- collecting them in the aggregate above would make PostgreSQL sort instead of hash.
     suspects AS (
       SELECT c.tenant_id, c.id, c.invoice_number, c.currency AS invoice_currency, p.id AS payment_id, p.amount, p.currency
-      FROM computed c
-      JOIN payments p ON p.tenant_id = c.tenant_id AND p.invoice_id = c.id
-      WHERE c.suspect > 0 AND (p.amount < 0 OR p.currency <> c.currency)
+      FROM payments p
+      JOIN computed c ON c.tenant_id = p.tenant_id AND c.id = p.invoice_id
+      WHERE p.tenant_id = ANY(${ids}) AND p.invoice_id = ANY(ARRAY(SELECT id FROM computed WHERE suspect > 0))
+        AND (p.amount < 0 OR p.currency <> c.currency)
     ),
     problems AS (
       SELECT 'negative_payment_amount' AS kind, tenant_id, id, invoice_number, payment_id,
