@@ -321,3 +321,31 @@ describe('time zones', () => {
     expect(later.transitions).toEqual({ 'pending->overdue': 1 });
   });
 });
+
+describe('safety', () => {
+  it('two overlapping runs for one tenant write each change and audit entry once', async () => {
+    const db = database.db;
+    const school = await createSchool(db, 'overlap', 'UTC');
+    for (const n of [1, 2, 3]) {
+      const id = await createInvoice(db, school, { number: `O-${n}`, total: '10.00', due: '2026-04-01' });
+      await addPayment(db, school, id, { amount: '10.00' });
+    }
+    const [a, b] = await Promise.all([
+      run({ tenantId: school.tenantId }),
+      run({ tenantId: school.tenantId }),
+    ]);
+    expect(a.auditRows + b.auditRows).toBe(3);
+    expect(a.rowsWritten + b.rowsWritten).toBe(3);
+    expect(await auditRows(db, school.tenantId)).toHaveLength(3);
+  });
+
+  it('deleting a whole tenant cascades through the queue triggers', async () => {
+    const db = database.db;
+    const school = await createSchool(db, 'leaving', 'UTC');
+    const id = await createInvoice(db, school, { number: 'L-1', total: '10.00', due: '2026-04-01' });
+    await addPayment(db, school, id, { amount: '10.00' });
+    await sql`DELETE FROM tenants WHERE id = ${school.tenantId}`.execute(db);
+    const result = await run({ tenantId: school.tenantId });
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'unknown_tenant' })]);
+  });
+});
