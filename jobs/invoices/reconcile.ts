@@ -41,7 +41,9 @@ export async function reconcileInvoices(
   // both writing audit entries for one transition. Sorted ids: no lock-order deadlock.
   await sql`
     SELECT pg_advisory_xact_lock(hashtextextended('invoice-reconciliation:' || id, 0))
-    FROM unnest(${options.tenantIds}::uuid[]) AS id ORDER BY id`.execute(trx);
+    FROM (SELECT id FROM unnest(${options.tenantIds}::uuid[]) AS id ORDER BY id OFFSET 0) sorted`.execute(
+    trx,
+  );
 
   await sql`
     CREATE TEMP TABLE invoice_reconciliation_tenants ON COMMIT DROP AS
