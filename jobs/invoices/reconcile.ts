@@ -70,30 +70,11 @@ export async function reconcileInvoices(
   // Temporary tables are never auto-analyzed; without statistics the planner guesses a
   // thousand rows and picks sorts and nested loops that cost seconds on a full pass.
   await sql`ANALYZE invoice_reconciliation_tenants, invoice_reconciliation_candidates`.execute(trx);
-  // Two branches instead of an OR, so each gets its own plan: a sequential scan for tenants on a
-  // full pass, index lookups for the few queued invoices of the others.
-  await sql`
-    CREATE TEMP TABLE invoice_reconciliation_target ON COMMIT DROP AS
-    SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
-           i.amount_paid, i.balance_due, rt.today, rt.time_zone
-    FROM invoice_reconciliation_tenants rt
-    JOIN invoices i ON i.tenant_id = rt.tenant_id
-    WHERE rt.full_pass AND i.tenant_id = ANY(${options.tenantIds}::uuid[]) AND i.status NOT IN ('draft', 'cancelled')
-    UNION ALL
-    SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
-           i.amount_paid, i.balance_due, rt.today, rt.time_zone
-    FROM invoice_reconciliation_tenants rt
-    JOIN invoice_reconciliation_candidates c ON c.tenant_id = rt.tenant_id
-    JOIN invoices i ON i.tenant_id = c.tenant_id AND i.id = c.id
-    WHERE NOT rt.full_pass AND i.tenant_id = ANY(${options.tenantIds}::uuid[]) AND i.status NOT IN ('draft', 'cancelled')`.execute(
-    trx,
-  );
-  // A temporary table rather than a CTE: the aggregates below need its row counts and
-  // distinct values to hash instead of sort (a CTE has no statistics). A small sample is
-  // plenty for that and keeps ANALYZE at a tenth of its default cost on a full pass.
-  await sql`SELECT set_config('default_statistics_target', '10', true)`.execute(trx);
-  await sql`ANALYZE invoice_reconciliation_target`.execute(trx);
-  const totals = await reconcileTargets(trx, options);
+  const { rows } = await sql<{ all_full: boolean | null }>`
+    SELECT bool_and(full_pass) AS all_full FROM invoice_reconciliation_tenants`.execute(trx);
+  const allFull = rows[0]?.all_full === true;
+  if (!allFull) await collectTargets(trx, options.tenantIds);
+  const totals = await reconcileTargets(trx, options, allFull);
 
   if (!options.invoiceId) {
     await sql`
@@ -105,6 +86,34 @@ export async function reconcileInvoices(
     );
   }
   return totals;
+}
+
+/**
+ * The invoices to examine when some tenants of the batch run incrementally. Two branches instead
+ * of an OR, so each gets its own plan: a sequential scan for tenants on a full pass, index
+ * lookups for the queued invoices of the others. A temporary table rather than a CTE: the
+ * aggregates need its row count and distinct values to hash instead of sort (a CTE has no
+ * statistics); a small sample is plenty for that.
+ */
+async function collectTargets(trx: Transaction<Database>, tenantIds: string[]): Promise<void> {
+  await sql`
+    CREATE TEMP TABLE invoice_reconciliation_target ON COMMIT DROP AS
+    SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
+           i.amount_paid, i.balance_due, rt.today, rt.time_zone
+    FROM invoice_reconciliation_tenants rt
+    JOIN invoices i ON i.tenant_id = rt.tenant_id
+    WHERE rt.full_pass AND i.tenant_id = ANY(${tenantIds}::uuid[]) AND i.status NOT IN ('draft', 'cancelled')
+    UNION ALL
+    SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
+           i.amount_paid, i.balance_due, rt.today, rt.time_zone
+    FROM invoice_reconciliation_tenants rt
+    JOIN invoice_reconciliation_candidates c ON c.tenant_id = rt.tenant_id
+    JOIN invoices i ON i.tenant_id = c.tenant_id AND i.id = c.id
+    WHERE NOT rt.full_pass AND i.tenant_id = ANY(${tenantIds}::uuid[]) AND i.status NOT IN ('draft', 'cancelled')`.execute(
+    trx,
+  );
+  await sql`SELECT set_config('default_statistics_target', '10', true)`.execute(trx);
+  await sql`ANALYZE invoice_reconciliation_target`.execute(trx);
 }
 
 /**
@@ -139,23 +148,37 @@ async function claimCandidates(trx: Transaction<Database>): Promise<void> {
  * the report. Payments that are negative or in another currency than their invoice are left out
  * of the sums and reported for a person to correct.
  */
-async function reconcileTargets(trx: Transaction<Database>, p: ReconcileOptions): Promise<RunTotals> {
+async function reconcileTargets(
+  trx: Transaction<Database>,
+  p: ReconcileOptions,
+  allFull: boolean,
+): Promise<RunTotals> {
   const ids = sql`${p.tenantIds}::uuid[]`;
+  // Every tenant on a full pass: read invoices directly, with their table statistics, instead of
+  // copying them into a temporary table first.
+  const target = allFull
+    ? sql`SELECT i.id, i.tenant_id, i.invoice_number, i.currency, i.total_amount, i.due_date, i.status,
+                 i.amount_paid, i.balance_due, rt.today, rt.time_zone
+          FROM invoice_reconciliation_tenants rt
+          JOIN invoices i ON i.tenant_id = rt.tenant_id
+          WHERE i.tenant_id = ANY(${ids}) AND i.status NOT IN ('draft', 'cancelled')`
+    : sql`SELECT * FROM invoice_reconciliation_target`;
   const { rows } = await sql<RunTotals>`
-    WITH sums AS (
+    WITH target AS NOT MATERIALIZED (${target}),
+    sums AS (
       SELECT p.tenant_id, p.invoice_id,
              sum(CASE WHEN p.kind = 'payment' THEN p.amount ELSE -p.amount END)
                FILTER (WHERE p.status = 'settled' AND p.amount >= 0 AND p.currency = t.currency) AS paid,
              count(*) FILTER (WHERE p.amount < 0 OR p.currency <> t.currency) AS suspect
       FROM payments p
-      JOIN invoice_reconciliation_target t ON t.tenant_id = p.tenant_id AND t.id = p.invoice_id
+      JOIN target t ON t.tenant_id = p.tenant_id AND t.id = p.invoice_id
       WHERE p.tenant_id = ANY(${ids})
       GROUP BY p.tenant_id, p.invoice_id
     ),
     items AS (
       SELECT it.tenant_id, it.invoice_id, sum(it.line_total) AS items_total
       FROM invoice_items it
-      JOIN invoice_reconciliation_target t ON t.tenant_id = it.tenant_id AND t.id = it.invoice_id
+      JOIN target t ON t.tenant_id = it.tenant_id AND t.id = it.invoice_id
       WHERE it.tenant_id = ANY(${ids})
       GROUP BY it.tenant_id, it.invoice_id
     ),
@@ -171,7 +194,7 @@ async function reconcileTargets(trx: Transaction<Database>, p: ReconcileOptions)
                   -- was paid (or overdue, or partly paid) and nothing settled remains
                   ELSE 'pending'
              END AS new_status
-      FROM invoice_reconciliation_target t
+      FROM target t
       LEFT JOIN sums s ON s.tenant_id = t.tenant_id AND s.invoice_id = t.id
       LEFT JOIN items ON items.tenant_id = t.tenant_id AND items.invoice_id = t.id
       CROSS JOIN LATERAL (SELECT coalesce(s.paid, 0) AS new_paid) n
