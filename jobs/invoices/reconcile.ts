@@ -6,7 +6,7 @@
 // withTenant (school_app, row-level security applies), or many tenants in one maintenance
 // transaction, where every statement filters tenant_id through the run's tenant list so one scan
 // serves them all.
-import { sql, type Transaction } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Database } from '../../core/database-types.js';
 import type { RunTotals } from './result.js';
 
@@ -163,28 +163,32 @@ async function reconcileTargets(
           JOIN invoices i ON i.tenant_id = rt.tenant_id
           WHERE i.tenant_id = ANY(${ids}) AND i.status NOT IN ('draft', 'cancelled')`
     : sql`SELECT * FROM invoice_reconciliation_target`;
+  // On a full pass every payment and item of the batch's tenants is wanted; otherwise only those
+  // of the examined invoices, found by index.
+  const restrict = (tenant: RawBuilder<unknown>, invoice: RawBuilder<unknown>) =>
+    allFull ? sql`` : sql`AND (${tenant}, ${invoice}) IN (SELECT tenant_id, id FROM target)`;
   const { rows } = await sql<RunTotals>`
     WITH target AS NOT MATERIALIZED (${target}),
+    -- Aggregated straight from payments (no join to the invoices first): one pass, grouped by
+    -- invoice. Payments in one currency, the invoice's, are the rule; lo/hi flag the rest.
     sums AS (
-      SELECT p.tenant_id, p.invoice_id,
+      SELECT p.tenant_id, p.invoice_id, min(p.currency) AS lo, max(p.currency) AS hi,
              sum(CASE WHEN p.kind = 'payment' THEN p.amount ELSE -p.amount END)
-               FILTER (WHERE p.status = 'settled' AND p.amount >= 0 AND p.currency = t.currency) AS paid,
-             count(*) FILTER (WHERE p.amount < 0 OR p.currency <> t.currency) AS suspect
+               FILTER (WHERE p.status = 'settled' AND p.amount >= 0) AS paid,
+             count(*) FILTER (WHERE p.amount < 0) AS negative
       FROM payments p
-      JOIN target t ON t.tenant_id = p.tenant_id AND t.id = p.invoice_id
-      WHERE p.tenant_id = ANY(${ids})
+      WHERE p.tenant_id = ANY(${ids}) ${restrict(sql`p.tenant_id`, sql`p.invoice_id`)}
       GROUP BY p.tenant_id, p.invoice_id
     ),
     items AS (
       SELECT it.tenant_id, it.invoice_id, sum(it.line_total) AS items_total
       FROM invoice_items it
-      JOIN target t ON t.tenant_id = it.tenant_id AND t.id = it.invoice_id
-      WHERE it.tenant_id = ANY(${ids})
+      WHERE it.tenant_id = ANY(${ids}) ${restrict(sql`it.tenant_id`, sql`it.invoice_id`)}
       GROUP BY it.tenant_id, it.invoice_id
     ),
     computed AS (
       SELECT t.*, n.new_paid, t.total_amount - n.new_paid AS new_balance, items.items_total,
-             coalesce(s.suspect, 0) AS suspect,
+             coalesce(s.negative, 0) + CASE WHEN s.lo <> t.currency OR s.hi <> t.currency THEN 1 ELSE 0 END AS suspect,
              CASE WHEN t.total_amount - n.new_paid < 0 THEN 'overpaid'
                   WHEN t.total_amount - n.new_paid = 0 THEN 'paid'
                   -- due "today" in the school's own time zone is not overdue yet
@@ -197,7 +201,15 @@ async function reconcileTargets(
       FROM target t
       LEFT JOIN sums s ON s.tenant_id = t.tenant_id AND s.invoice_id = t.id
       LEFT JOIN items ON items.tenant_id = t.tenant_id AND items.invoice_id = t.id
-      CROSS JOIN LATERAL (SELECT coalesce(s.paid, 0) AS new_paid) n
+      CROSS JOIN LATERAL (
+        SELECT CASE WHEN s.lo IS NULL THEN 0
+                    WHEN s.lo = t.currency AND s.hi = t.currency THEN coalesce(s.paid, 0)
+                    -- mixed currencies (rare): sum only the invoice's own currency
+                    ELSE (SELECT coalesce(sum(CASE WHEN x.kind = 'payment' THEN x.amount ELSE -x.amount END), 0)
+                          FROM payments x
+                          WHERE x.tenant_id = t.tenant_id AND x.invoice_id = t.id AND x.currency = t.currency
+                            AND x.status = 'settled' AND x.amount >= 0)
+               END AS new_paid) n
     ),
     changed AS (
       UPDATE invoices i
