@@ -79,6 +79,13 @@ describe('reported, not rewritten', () => {
     await addPayment(db, school, negative, { amount: '20.00' });
     const foreign = await createInvoice(db, school, { number: 'FX', total: '100.00', due: '2026-04-01' });
     const foreignPayment = await addPayment(db, school, foreign, { amount: '100.00', currency: 'EUR' });
+    const onlyForeign = await createInvoice(db, school, {
+      number: 'FX-ONLY',
+      total: '100.00',
+      due: '2026-04-01',
+    });
+    await addPayment(db, school, onlyForeign, { amount: '100.00', currency: 'GBP' });
+    await addPayment(db, school, foreign, { amount: '25.00' });
     const refundedTwice = await createInvoice(db, school, {
       number: 'RF',
       total: '100.00',
@@ -92,12 +99,14 @@ describe('reported, not rewritten', () => {
 
     const result = await run({ tenantId: school.tenantId });
     expect(await invoice(db, negative)).toMatchObject({ status: 'partially_paid', amount_paid: '20.00' });
-    expect(await invoice(db, foreign)).toMatchObject({ status: 'pending', amount_paid: '0.00' });
+    // Mixed currencies: only the invoice's own currency counts.
+    expect(await invoice(db, foreign)).toMatchObject({ status: 'partially_paid', amount_paid: '25.00' });
+    expect(await invoice(db, onlyForeign)).toMatchObject({ status: 'pending', amount_paid: '0.00' });
     expect(await invoice(db, refundedTwice)).toMatchObject({ amount_paid: '-100.00', balance_due: '200.00' });
     expect((await invoice(db, fine)).status).toBe('paid');
     expect(result.problemCounts).toEqual({
       negative_payment_amount: 1,
-      payment_currency_mismatch: 1,
+      payment_currency_mismatch: 2,
       refunds_exceed_payments: 1,
     });
     expect(result.problems).toEqual(
