@@ -37,6 +37,10 @@ export async function reconcileInvoices(
   // A full pass aggregates payments and items in one go: room to hash in memory instead of
   // spilling to disk.
   await sql`SELECT set_config('work_mem', '64MB', true)`.execute(trx);
+  // Incremental runs look at a few thousand invoices: with the default random_page_cost (4, for
+  // spinning disks) the planner scanned all payments, items and invoices instead of using their
+  // (tenant_id, invoice_id) indexes, measured at 10x slower. 1.1 suits SSDs and cached data.
+  await sql`SELECT set_config('random_page_cost', '1.1', true)`.execute(trx);
   // Two runs over the same tenant (a retry overlapping a scheduled run) take turns instead of
   // both writing audit entries for one transition. Sorted ids: no lock-order deadlock.
   await sql`
