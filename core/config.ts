@@ -83,6 +83,11 @@ const schema = z.object({
   DIGEST_SMTP_POOL_SIZE: int(1, 50).default(5),
   /** A 'sending' claim older than this is taken to belong to a dead worker and may be retried. */
   DIGEST_CLAIM_LEASE_SECONDS: int(10, 86_400).default(600),
+  // invoices (issue 6)
+  // How many problems and item mismatches a reconciliation result lists (counts stay complete).
+  INVOICE_RECONCILIATION_MAX_LISTED: int(0, 100_000).default(200),
+  // An all-tenant run reconciles this many schools per transaction (one scan serves them all).
+  INVOICE_RECONCILIATION_TENANTS_PER_TRANSACTION: int(1, 10_000).default(50),
 });
 
 export type Config = z.infer<typeof schema> & {

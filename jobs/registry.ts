@@ -3,11 +3,13 @@ import { attendanceDigest } from './attendance-digest.js';
 import { attendanceDigestSend } from './attendance-digest-send.js';
 import type { JobDefinition } from './define-job.js';
 import { exportJob } from './export.js';
+import { invoiceReconciliation } from './invoice-reconciliation.js';
 
 export const jobRegistry: JobDefinition[] = [
   exportJob as JobDefinition,
   attendanceDigest,
   attendanceDigestSend,
+  invoiceReconciliation,
 ];
 
 export function findJob(name: string): JobDefinition | undefined {
