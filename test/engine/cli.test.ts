@@ -71,7 +71,7 @@ describe('engine cli', () => {
 
   it('checks flags and payloads before opening anything (in-process, the remaining shapes)', () => {
     const cases: [Flags, string[], RegExp][] = [
-      [{}, ['no-such-job'], /^kind: unknown job kind "no-such-job"; known kinds: test-echo, /],
+      [{}, ['no-such-job'], /^kind: unknown job kind "no-such-job"; known kinds: (.+, )?test-echo, /],
       [{ payload: '[1]' }, ['test-echo'], /^--payload: must be a JSON object/],
       [{ payload: '{"message":5}' }, ['test-echo'], /^payload\.message: .*expected string/i],
       [{ payload: '{}' }, ['test-echo', 'extra'], /unexpected argument "extra"/],
