@@ -43,6 +43,16 @@ const schema = z.object({
   SCHEDULER_GRACE_HOURS: int(0, 72).default(4),
   JOB_RUN_RETENTION_DAYS: int(1, 3650).default(90),
   EMAIL_DELIVERY_RETENTION_DAYS: int(1, 3650).default(400),
+  // dashboard (issue 3)
+  /** Wrong dashboard passwords from one client address before it is locked out. */
+  DASHBOARD_LOCKOUT_ATTEMPTS: int(1, 1000).default(10),
+  /** How long a locked-out client waits; failures older than this are forgotten. */
+  DASHBOARD_LOCKOUT_SECONDS: int(1, 86_400).default(900),
+  /**
+   * Express "trust proxy" for the dashboard behind a reverse proxy (a hop count like 1, or addresses
+   * like loopback,10.0.0.0/8), so the lockout counts real client addresses instead of the proxy's.
+   */
+  DASHBOARD_TRUST_PROXY: z.string().min(1).optional(),
   // job engine (issue 3). Per-kind overrides JOB_<KIND>_CONCURRENCY/_ATTEMPTS/_BACKOFF_MS/_SCHEDULE
   // are read from `env` by workers/job-settings.ts, since the kinds are only known to the registry.
   WORKER_CONCURRENCY: int(1, 1000).default(5),
@@ -56,16 +66,28 @@ const schema = z.object({
   WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   RUN_HISTORY_FLUSH_MS: int(10, 60_000).default(200),
   RUN_HISTORY_BATCH: int(1, 10_000).default(500),
-  // dashboard (issue 3)
-  /** Wrong dashboard passwords from one client address before it is locked out. */
-  DASHBOARD_LOCKOUT_ATTEMPTS: int(1, 1000).default(10),
-  /** How long a locked-out client waits; failures older than this are forgotten. */
-  DASHBOARD_LOCKOUT_SECONDS: int(1, 86_400).default(900),
-  /**
-   * Express "trust proxy" for the dashboard behind a reverse proxy (a hop count like 1, or addresses
-   * like loopback,10.0.0.0/8), so the lockout counts real client addresses instead of the proxy's.
-   */
-  DASHBOARD_TRUST_PROXY: z.string().min(1).optional(),
+  // exports (issue 7)
+  /** A PDF is for reading: past this many rows the export fails and asks for CSV or XLSX. */
+  EXPORT_PDF_MAX_ROWS: int(1, 1_000_000).default(20_000),
+  /** Rows fetched per cursor round trip while streaming an export. */
+  EXPORT_FETCH_ROWS: int(100, 100_000).default(5_000),
+  /** Lifetime of a tenant-admin API token minted by `npm run cli -- api-token`. */
+  EXPORT_API_TOKEN_TTL_HOURS: int(1, 24 * 366).default(24 * 30),
+  // digests (issue 8)
+  /** Global send rate: at most DIGEST_RATE_MAX emails per DIGEST_RATE_WINDOW_MS (BullMQ limiter). */
+  DIGEST_RATE_MAX: int(1, 100_000).default(50),
+  DIGEST_RATE_WINDOW_MS: int(100, 3_600_000).default(1000),
+  /** Per-tenant send rate per DIGEST_RATE_WINDOW_MS, applied by spacing the fan-out; 0 = no per-tenant cap. */
+  DIGEST_TENANT_RATE_MAX: int(0, 100_000).default(0),
+  /** Pooled SMTP connections per worker process. */
+  DIGEST_SMTP_POOL_SIZE: int(1, 50).default(5),
+  /** A 'sending' claim older than this is taken to belong to a dead worker and may be retried. */
+  DIGEST_CLAIM_LEASE_SECONDS: int(10, 86_400).default(600),
+  // invoices (issue 6)
+  // How many problems and item mismatches a reconciliation result lists (counts stay complete).
+  INVOICE_RECONCILIATION_MAX_LISTED: int(0, 100_000).default(200),
+  // An all-tenant run reconciles this many schools per transaction (one scan serves them all).
+  INVOICE_RECONCILIATION_TENANTS_PER_TRANSACTION: int(1, 10_000).default(50),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -90,9 +90,12 @@ function describeMigrationError(error: unknown, results: MigrationResult[] | und
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
   const message = (error as Error)?.message ?? String(error);
   if (/corrupted migrations/i.test(message)) {
-    return new InfraError(`${message}; the database is newer than this code, deploy the matching version`, {
-      cause: error,
-    });
+    return new InfraError(
+      `${message}; the database was migrated by another version of this code (deploy that version, or rebuild a development database with a fresh DATABASE_URL)`,
+      {
+        cause: error,
+      },
+    );
   }
   return new InfraError(failed ? `migration ${failed} failed: ${message}` : `migration failed: ${message}`, {
     cause: error,

@@ -59,10 +59,13 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
   description: string;
   payload: S;
   schedule?: JobSchedule;
-  queue?: QueueDefaults;
+  /** Queue settings, or a function of config when a kind takes them from its own env keys. */
+  queue?: QueueDefaults | ((config: Config) => QueueDefaults);
   /** Paths inside the payload that hold personal data, hidden when the board shows job data. */
   personalData?: string[];
   run(payload: z.infer<S>, ctx: JobContext): Promise<R>;
+  /** Release process-wide resources the handler keeps between jobs (pooled connections); called when workers stop. */
+  release?(): Promise<void>;
 }
 
 export function defineJob<S extends z.ZodType, R>(definition: JobDefinition<S, R>): JobDefinition<S, R> {

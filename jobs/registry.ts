@@ -1,7 +1,16 @@
 // Every job kind, once. Adding a job kind is one file in jobs/ plus one line here.
+import { attendanceDigest } from './attendance-digest.js';
+import { attendanceDigestSend } from './attendance-digest-send.js';
 import type { JobDefinition } from './define-job.js';
+import { exportJob } from './export.js';
+import { invoiceReconciliation } from './invoice-reconciliation.js';
 
-export const jobRegistry: JobDefinition[] = [];
+export const jobRegistry: JobDefinition[] = [
+  exportJob as JobDefinition,
+  attendanceDigest,
+  attendanceDigestSend,
+  invoiceReconciliation,
+];
 
 export function findJob(name: string): JobDefinition | undefined {
   return jobRegistry.find((job) => job.name === name);

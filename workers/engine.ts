@@ -10,7 +10,7 @@ import { createRedis, pingRedis, type Redis, warnUnlessNoEviction } from '../cor
 import type { JobDefinition } from '../jobs/define-job.js';
 import { jobRegistry } from '../jobs/registry.js';
 import type { ExecuteDeps } from './execute.js';
-import { resolveAllJobSettings } from './job-settings.js';
+import { resolveAllJobSettings, unknownOverrides } from './job-settings.js';
 import { createEnqueuer, type Enqueuer } from './queues.js';
 import { RunHistory } from './run-history.js';
 
@@ -55,6 +55,10 @@ export async function openEngine(options: {
   const jobs = options.jobs ?? jobRegistry;
   // A bad JOB_<KIND>_* override stops the role here, naming the variable.
   resolveAllJobSettings(jobs, config);
+  const unknown = unknownOverrides(jobs, config);
+  if (unknown.length > 0) {
+    log.warn({ variables: unknown }, `ignoring ${unknown.join(', ')}: no registered job kind has that name`);
+  }
   await pingRedis(config.REDIS_URL);
   const database =
     options.database ??

@@ -58,32 +58,33 @@ export function assertCron(cron: string, timeZone: string, variable: string): vo
 }
 
 export function resolveJobSettings(job: JobDefinition, config: Config): JobSettings {
+  const queue = typeof job.queue === 'function' ? job.queue(config) : job.queue;
   const settings: JobSettings = {
     kind: job.name,
     concurrency: intOverride(
       config,
       envKey(job.name, 'CONCURRENCY'),
-      job.queue?.concurrency ?? config.WORKER_CONCURRENCY,
+      queue?.concurrency ?? config.WORKER_CONCURRENCY,
       1,
       1000,
     ),
     attempts: intOverride(
       config,
       envKey(job.name, 'ATTEMPTS'),
-      job.queue?.attempts ?? config.JOB_ATTEMPTS,
+      queue?.attempts ?? config.JOB_ATTEMPTS,
       1,
       100,
     ),
     backoffMs: intOverride(
       config,
       envKey(job.name, 'BACKOFF_MS'),
-      job.queue?.backoffMs ?? config.JOB_BACKOFF_MS,
+      queue?.backoffMs ?? config.JOB_BACKOFF_MS,
       0,
       86_400_000,
     ),
   };
-  if (job.queue?.limiter) {
-    settings.limiter = { max: job.queue.limiter.max, duration: job.queue.limiter.durationMs };
+  if (queue?.limiter) {
+    settings.limiter = { max: queue.limiter.max, duration: queue.limiter.durationMs };
   }
   const variable = envKey(job.name, 'SCHEDULE');
   const override = config.env[variable]?.trim();
@@ -106,4 +107,19 @@ export function resolveAllJobSettings(
   config: Config,
 ): Map<string, JobSettings> {
   return new Map(jobs.map((job) => [job.name, resolveJobSettings(job, config)]));
+}
+
+/**
+ * JOB_<KIND>_<SETTING> variables that name no registered kind (a typo, or a kind that was
+ * removed): reported at start, since an override that silently does nothing is worse than none.
+ */
+export function unknownOverrides(jobs: readonly JobDefinition[], config: Config): string[] {
+  const known = new Set(
+    jobs.flatMap((job) =>
+      ['CONCURRENCY', 'ATTEMPTS', 'BACKOFF_MS', 'SCHEDULE'].map((s) => envKey(job.name, s)),
+    ),
+  );
+  return Object.keys(config.env).filter(
+    (key) => /^JOB_[A-Z0-9_]+_(CONCURRENCY|ATTEMPTS|BACKOFF_MS|SCHEDULE)$/.test(key) && !known.has(key),
+  );
 }

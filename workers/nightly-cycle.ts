@@ -34,8 +34,9 @@ export async function runNightlyCycle(
   for (const entry of added) {
     const queue = engine.enqueuer.queue(entry.kind);
     for (;;) {
+      const state = await queue.getJobState(entry.jobId);
+      // Read after the state, so a job that just finished comes with its return value.
       const job = await queue.getJob(entry.jobId);
-      const state = job ? await job.getState() : 'unknown';
       if (state === 'completed' || state === 'failed' || state === 'unknown' || Date.now() > deadline) {
         outcomes.push({
           ...entry,

@@ -76,42 +76,41 @@ export class RunHistory {
 
   async #write(rows: RunRecord[]): Promise<void> {
     try {
-      await this.#db
-        .insertInto('job_runs')
-        .values(
-          rows.map((run) => ({
-            job_id: run.jobId,
-            kind: run.kind,
-            tenant_id: run.tenantId ?? null,
-            attempt: run.attempt,
-            status: run.status,
-            payload: run.payload === undefined ? null : JSON.stringify(run.payload),
-            result: run.result === undefined ? null : JSON.stringify(run.result),
-            error: run.error ?? null,
-            worker: run.worker ?? null,
-            started_at: run.startedAt,
-            finished_at: run.finishedAt ?? null,
-            duration_ms: run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null,
-          })),
-        )
-        .onConflict((conflict) =>
-          conflict
-            .columns(['kind', 'job_id', 'attempt'])
-            .doUpdateSet({
-              status: sql`excluded.status`,
-              payload: sql`excluded.payload`,
-              result: sql`excluded.result`,
-              error: sql`excluded.error`,
-              worker: sql`excluded.worker`,
-              started_at: sql`excluded.started_at`,
-              finished_at: sql`excluded.finished_at`,
-              duration_ms: sql`excluded.duration_ms`,
-            })
-            // A replayed 'running' row (a stalled attempt picked up again) must not hide the
-            // outcome already recorded; a finished row always wins.
-            .where(sql<boolean>`job_runs.status = 'running' OR excluded.status <> 'running'`),
-        )
-        .execute();
+      // One JSON parameter expanded by jsonb_to_recordset: building a 500-row VALUES list with
+      // 6,000 bind parameters costs the worker's event loop more than the rows are worth.
+      const json = JSON.stringify(
+        rows.map((run) => ({
+          job_id: run.jobId,
+          kind: run.kind,
+          tenant_id: run.tenantId ?? null,
+          attempt: run.attempt,
+          status: run.status,
+          payload: run.payload ?? null,
+          result: run.result ?? null,
+          error: run.error ?? null,
+          worker: run.worker ?? null,
+          started_at: run.startedAt,
+          finished_at: run.finishedAt ?? null,
+          duration_ms: run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null,
+        })),
+      );
+      await sql`
+        INSERT INTO job_runs (job_id, kind, tenant_id, attempt, status, payload, result, error, worker,
+                              started_at, finished_at, duration_ms)
+        SELECT job_id, kind, tenant_id, attempt, status, payload, result, error, worker,
+               started_at, finished_at, duration_ms
+        FROM jsonb_to_recordset(${json}::jsonb) AS r(
+          job_id varchar, kind varchar, tenant_id uuid, attempt integer, status varchar, payload jsonb,
+          result jsonb, error text, worker varchar, started_at timestamptz, finished_at timestamptz,
+          duration_ms integer)
+        ON CONFLICT (kind, job_id, attempt) DO UPDATE SET
+          status = excluded.status, payload = excluded.payload, result = excluded.result,
+          error = excluded.error, worker = excluded.worker, started_at = excluded.started_at,
+          finished_at = excluded.finished_at, duration_ms = excluded.duration_ms
+        -- A replayed 'running' row (a stalled attempt picked up again) must not hide an outcome
+        -- already recorded; a finished row always wins.
+        WHERE job_runs.status = 'running' OR excluded.status <> 'running'
+      `.execute(this.#db);
     } catch (error) {
       // History must not take the queue down with it: keep the rows for the next flush (bounded,
       // so a long outage loses the oldest history rather than the process's memory).

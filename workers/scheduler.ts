@@ -105,13 +105,17 @@ export class Scheduler {
   async start(options: { clocks?: boolean } = {}): Promise<string[]> {
     const added = await this.tick();
     if (options.clocks !== false) {
-      for (const { kind, schedule } of this.#kinds) {
-        // Per-tenant schedules fire in each tenant's own zone, and tenants come and go: a minute
-        // heartbeat re-reads them. Global ones get a clock on their own cron and zone.
-        const task = schedule.perTenant
-          ? cron.schedule('* * * * *', () => void this.tick(), { name: `${kind}-heartbeat` })
-          : cron.schedule(schedule.cron, () => void this.tick(), { timezone: schedule.timeZone, name: kind });
-        this.#tasks.push(task);
+      // Global schedules get a clock on their own cron and zone. Per-tenant ones fire in each
+      // tenant's own zone, and tenants come and go: one minute heartbeat re-reads them.
+      for (const { schedule } of this.#kinds) {
+        if (!schedule.perTenant) {
+          this.#tasks.push(
+            cron.schedule(schedule.cron, () => void this.tick(), { timezone: schedule.timeZone }),
+          );
+        }
+      }
+      if (this.#kinds.some((k) => k.schedule.perTenant)) {
+        this.#tasks.push(cron.schedule('* * * * *', () => void this.tick()));
       }
     }
     this.#deps.log.info(

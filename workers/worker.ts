@@ -20,9 +20,8 @@ export async function startWorkers(
 ): Promise<WorkerPool> {
   const jobs = deps.jobs ?? jobRegistry;
   const { config } = deps;
-  const shutdown = new AbortController();
   let stopping = false;
-  const shutdownState = { stopping: () => stopping, signal: shutdown.signal };
+  const shutdownState = { stopping: () => stopping };
   const workers = jobs.map((definition) => {
     const settings = resolveJobSettings(definition, config);
     const worker = new Worker(definition.name, createProcessor(definition, deps, shutdownState), {
@@ -57,11 +56,13 @@ export async function startWorkers(
           await Promise.all(workers.map((worker) => worker.close()));
         },
         async () => {
-          shutdown.abort(new Error('worker shutting down'));
+          for (const worker of workers) worker.cancelAllJobs('worker shutting down');
           await Promise.all(workers.map((worker) => worker.close(true)));
         },
         deps.log,
       );
+      // Only after every job has stopped: handlers may hold pooled connections (SMTP) until then.
+      await Promise.all(jobs.map((job) => job.release?.()));
       await deps.history.close();
     },
   };

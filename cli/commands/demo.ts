@@ -7,7 +7,7 @@ import path from 'node:path';
 import { openDatabase } from '../../core/connect.js';
 import { migrateToLatest } from '../../core/migrate.js';
 import { pingRedis } from '../../core/redis.js';
-import { startDashboard } from '../../dashboard/server.js';
+import { startEngineDashboard } from '../../dashboard/engine-dashboard.js';
 import { generateSchoolData } from '../../seed/generate.js';
 import { openEngine } from '../../workers/engine.js';
 import { runNightlyCycle } from '../../workers/nightly-cycle.js';
@@ -67,7 +67,7 @@ export const demoCommand: Command = {
 
           const scheduler = new Scheduler(engine);
           await scheduler.start();
-          const dashboard = await startDashboard(engine);
+          const dashboard = await startEngineDashboard(engine);
           ctx.say(`dashboard: ${dashboard.url}/admin/queues`);
           if (generated)
             ctx.say(

@@ -47,11 +47,19 @@ export const enqueueCommand: Command = {
         ctx.print({ jobId, kind: definition.name, state: await queue.getJobState(jobId) });
         return;
       }
+      if (process.stderr.isTTY) {
+        events.on('progress', ({ jobId: id, data }) => {
+          if (id !== jobId) return;
+          const text = typeof data === 'number' ? `${Math.round(data)}%` : JSON.stringify(data);
+          process.stderr.write(`\r${definition.name} ${jobId}: ${text}\u001b[K`);
+        });
+      }
       const job = await queue.getJob(jobId);
       if (!job)
         throw new AppError(`job ${jobId} disappeared from queue ${definition.name} before it finished`);
       try {
         const result = await job.waitUntilFinished(events, timeoutMs);
+        if (process.stderr.isTTY) process.stderr.write('\n');
         ctx.print({ jobId, kind: definition.name, state: 'completed', result });
       } catch (error) {
         throw new AppError(`job ${jobId} did not complete: ${(error as Error).message}`, { cause: error });

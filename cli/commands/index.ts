@@ -1,8 +1,11 @@
 // Every CLI command, in the order `help` lists them.
 import type { Command } from '../command.js';
+import { apiTokenCommand } from './api-token.js';
 import { checkCommand } from './check.js';
+import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { enqueueCommand } from './enqueue.js';
+import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
 import { runCommand } from './run.js';
 import { scheduleCommand } from './schedule.js';
@@ -21,5 +24,8 @@ export const commands: Command[] = [
   scheduleCommand,
   workerCommand,
   schedulerCommand,
+  dashboardCommand,
   startCommand,
+  exportCommand,
+  apiTokenCommand,
 ];

@@ -1,5 +1,5 @@
 // `start`: worker, scheduler and dashboard in one process, for small schools and the demo.
-import { startDashboard } from '../../dashboard/server.js';
+import { startEngineDashboard } from '../../dashboard/engine-dashboard.js';
 import { openEngine } from '../../workers/engine.js';
 import { Scheduler } from '../../workers/scheduler.js';
 import { untilAborted } from '../../workers/shutdown.js';
@@ -25,7 +25,7 @@ export const startCommand: Command = {
       const scheduler = new Scheduler(engine);
       try {
         await scheduler.start();
-        const dashboard = await startDashboard(engine);
+        const dashboard = await startEngineDashboard(engine);
         ctx.say(`dashboard: ${dashboard.url}/admin/queues`);
         await untilAborted(ctx.stopSignal);
         await dashboard.close();

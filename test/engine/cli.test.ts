@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Flags } from '../../cli/command.js';
 import { jobInputFromFlags } from '../../cli/commands/job-flags.js';
 import { jobRegistry } from '../../jobs/registry.js';
-import { resolveJobSettings } from '../../workers/job-settings.js';
+import { resolveJobSettings, unknownOverrides } from '../../workers/job-settings.js';
 import { runCli } from '../helpers/cli.js';
 import { testConfig } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { runFixtureCli } from './fixtures/spawn.js';
-import { echoJob, testJobs } from './fixtures/test-jobs.js';
+import { echoJob, sleepJob, testJobs } from './fixtures/test-jobs.js';
 
 // In-process checks see the same registry the fixture CLI builds.
 jobRegistry.push(...testJobs);
@@ -71,7 +71,7 @@ describe('engine cli', () => {
 
   it('checks flags and payloads before opening anything (in-process, the remaining shapes)', () => {
     const cases: [Flags, string[], RegExp][] = [
-      [{}, ['no-such-job'], /^kind: unknown job kind "no-such-job"; known kinds: test-echo, /],
+      [{}, ['no-such-job'], /^kind: unknown job kind "no-such-job"; known kinds: (.+, )?test-echo, /],
       [{ payload: '[1]' }, ['test-echo'], /^--payload: must be a JSON object/],
       [{ payload: '{"message":5}' }, ['test-echo'], /^payload\.message: .*expected string/i],
       [{ payload: '{}' }, ['test-echo', 'extra'], /unexpected argument "extra"/],
@@ -97,6 +97,10 @@ describe('engine cli', () => {
     expect(firstLine(cron.stderr)).toMatch(
       /^error: configuration JOB_TEST_NIGHTLY_SCHEDULE: must be a five-field cron/,
     );
+    const typo = testConfig({ JOB_TEST_ECHOO_ATTEMPTS: '2', JOB_TEST_ECHO_ATTEMPTS: '2', JOB_ATTEMPTS: '4' });
+    expect(unknownOverrides(testJobs, typo)).toEqual(['JOB_TEST_ECHOO_ATTEMPTS']);
+    expect(resolveJobSettings(echoJob, typo).attempts).toBe(2);
+    expect(resolveJobSettings(sleepJob, typo).attempts).toBe(4);
     expect(() => resolveJobSettings(echoJob, testConfig({ JOB_TEST_ECHO_CONCURRENCY: 'many' }))).toThrow(
       /^JOB_TEST_ECHO_CONCURRENCY: must be a whole number/,
     );

@@ -52,7 +52,7 @@ async function waitForState(jobId: string, wanted: string, timeoutMs = 30_000): 
 
 describe('worker processes', () => {
   it('on SIGTERM stops taking jobs, lets the running job finish, and exits 0', async () => {
-    const env = { ...base, DATABASE_URL: database.url, SHUTDOWN_TIMEOUT_MS: '20000' };
+    const env = { ...base, DATABASE_URL: database.url, SHUTDOWN_TIMEOUT_MS: '20000', LOG_LEVEL: 'debug' };
     const worker = startRole(['worker'], env);
     await worker.waitFor(/worker ready/);
 
@@ -70,7 +70,10 @@ describe('worker processes', () => {
     const left = await enqueuer.queue('test-sleep').getJob(afterStop);
     expect(['waiting', 'delayed']).toContain(await left!.getState());
     expect(left!.attemptsMade).toBe(0);
-    expect(worker.output()).toMatch(/"kind":"test-sleep"/);
+    // The job's log lines carry its id, kind and attempt.
+    expect(worker.output()).toMatch(
+      new RegExp(`"jobId":"${running}","kind":"test-sleep".*"msg":"job completed"`),
+    );
     await enqueuer.queue('test-sleep').remove(afterStop);
 
     // The run history was flushed before exit.

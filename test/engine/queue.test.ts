@@ -1,13 +1,18 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../core/clock.js';
 import { InputError } from '../../core/errors.js';
-import { collectQueueDepths, metricsRegistry } from '../../workers/metrics.js';
+import type { Engine } from '../../workers/engine.js';
+import { metricsRegistry } from '../../workers/metrics.js';
+import { runNightlyCycle } from '../../workers/nightly-cycle.js';
 import { createTestEngine, type TestEngine } from './fixtures/engine.js';
-import { echoJob, flakyJob, sleepJob } from './fixtures/test-jobs.js';
+import { echoJob, flakyJob, localMorningJob, nightlyJob, sleepJob } from './fixtures/test-jobs.js';
 
 let engine: TestEngine;
 beforeAll(async () => {
-  engine = await createTestEngine([echoJob, sleepJob, flakyJob], { JOB_BACKOFF_MS: '10' });
+  engine = await createTestEngine([echoJob, sleepJob, flakyJob, nightlyJob, localMorningJob], {
+    JOB_BACKOFF_MS: '10',
+  });
 });
 afterAll(() => engine?.close());
 
@@ -110,12 +115,32 @@ describe('queue wiring', () => {
     expect(runs[0]!.error).toMatch(/connection reset/);
   });
 
-  it('exposes per-kind counts, durations and queue depths to Prometheus', async () => {
-    await collectQueueDepths(engine.enqueuer.queues());
+  it('exposes per-kind counts and durations to Prometheus', async () => {
     const text = await metricsRegistry.metrics();
     expect(text).toMatch(/school_engine_job_runs_total\{kind="test-echo",outcome="completed"\} [1-9]/);
     expect(text).toMatch(/school_engine_job_runs_total\{kind="test-echo",outcome="unrecoverable"\} 1/);
     expect(text).toMatch(/school_engine_job_duration_seconds_count\{kind="test-flaky",outcome="failed"\} 1/);
-    expect(text).toMatch(/school_engine_queue_jobs\{kind="test-sleep",state="delayed"\} 1/);
+  });
+
+  it('runs one nightly cycle on demand (the demo): every scheduled kind, per tenant where per-tenant', async () => {
+    const tenantId = '00000000-0000-4000-8000-0000000000d1';
+    await engine.database.db
+      .insertInto('tenants')
+      .values({ id: tenantId, slug: 'demo-school', name: 'Demo School', time_zone: 'Europe/Paris' })
+      .execute();
+    const outcomes = await runNightlyCycle({
+      db: engine.database.db,
+      config: engine.config,
+      clock: systemClock,
+      jobs: [echoJob, sleepJob, flakyJob, nightlyJob, localMorningJob],
+      enqueue: engine.enqueuer.enqueue,
+      enqueuer: engine.enqueuer,
+    } as unknown as Engine);
+    expect(
+      outcomes.map(({ kind, tenantId: tenant, state, result }) => ({ kind, tenant, state, result })),
+    ).toEqual([
+      { kind: 'test-nightly', tenant: undefined, state: 'completed', result: { ok: true } },
+      { kind: 'test-local', tenant: tenantId, state: 'completed', result: { tenantId } },
+    ]);
   });
 });

@@ -150,6 +150,14 @@ describe('scheduler', () => {
     ]);
   });
 
+  it('starts and stops its node-cron clocks (global and per-tenant heartbeat)', async () => {
+    const config = configWith({ JOB_TEST_LOCAL_SCHEDULE: '' });
+    const s = scheduler(config, new ManualClock('2026-03-16T12:00:00Z'));
+    await s.start();
+    expect(s.kinds.map((k) => k.kind)).toEqual(['test-nightly', 'test-local']);
+    await s.stop();
+  });
+
   it('refuses an invalid cron override, naming the variable', () => {
     const config = testConfig({ JOB_TEST_NIGHTLY_SCHEDULE: '0 25 * * *' });
     expect(() => scheduler(config, new ManualClock('2026-03-16T00:00:00Z'))).toThrow(

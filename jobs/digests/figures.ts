@@ -1,0 +1,205 @@
+// What a digest says: per guardian, each child with school days in the period, their day counts
+// under the tenant's attendance policy (attendance_days(), the rule rollups and exports share),
+// absence dates with the recorded reason, the term-to-date rate, its change since the previous
+// period, and where the child stands against the chronic-absence threshold.
+import { sql } from 'kysely';
+import type { TenantTransaction } from '../../core/tenant-scope.js';
+import { type AttendancePolicy, attendanceDays } from '../attendance/policy.js';
+import { addDays } from './period.js';
+import { type TermToDateRate, termToDateRatesAt } from './term-rate.js';
+
+export interface AbsenceDay {
+  date: string;
+  status: 'absent' | 'excused';
+  reason: string | null;
+}
+
+export type ChronicStanding = 'at' | 'near' | null;
+
+export interface ChildFigures {
+  studentId: string;
+  firstName: string;
+  lastName: string;
+  /** Days with a status in the period; present + late + absent + excused. */
+  schoolDays: number;
+  present: number;
+  /** Attended but late or tardy. */
+  late: number;
+  absent: number;
+  excused: number;
+  absences: AbsenceDay[];
+  termStart: string;
+  daysInMembership: number;
+  /** Term-to-date attendance rate at the end of the period (percent), null before any day. */
+  termRate: number | null;
+  /** Percentage points since the end of the previous period; null when that was another term. */
+  rateChange: number | null;
+  /** Share of membership days missed, term to date (percent). */
+  absencePercent: number | null;
+  chronic: ChronicStanding;
+}
+
+export interface DigestRules {
+  policy: AttendancePolicy;
+  nearThresholdPoints: number;
+}
+
+interface DayRow {
+  student_id: string;
+  first_name: string;
+  preferred_name: string | null;
+  last_name: string;
+  attendance_date: string;
+  day_status: 'present' | 'tardy' | 'absent' | 'excused';
+  reason: string | null;
+}
+
+/** "At" from the threshold up; "near" within nearThresholdPoints below it; only once enough days count. */
+export function chronicStanding(
+  absencePercent: number | null,
+  daysInMembership: number,
+  rules: DigestRules,
+): ChronicStanding {
+  if (absencePercent === null || daysInMembership < rules.policy.chronicMinimumDays) return null;
+  const threshold = rules.policy.chronicAbsencePercent;
+  if (absencePercent >= threshold) return 'at';
+  if (absencePercent >= threshold - rules.nearThresholdPoints) return 'near';
+  return null;
+}
+
+/** One guardian's children with school days in [from, to], ordered by first name. Empty: send nothing. */
+export async function guardianChildFigures(
+  trx: TenantTransaction,
+  tenantId: string,
+  guardianId: string,
+  period: { from: string; to: string },
+  rules: DigestRules,
+): Promise<ChildFigures[]> {
+  const { rows: links } = await sql<{ student_id: string }>`
+    SELECT sg.student_id FROM student_guardians sg
+    JOIN students s ON s.tenant_id = sg.tenant_id AND s.id = sg.student_id AND s.deleted_at IS NULL
+    WHERE sg.tenant_id = ${tenantId} AND sg.guardian_id = ${guardianId}`.execute(trx);
+  const studentIds = links.map((link) => link.student_id);
+  if (studentIds.length === 0) return [];
+
+  // The reason shown for a missed day is the first one recorded on a missed mark that day (the
+  // whole-day mark, period 0, sorts first). A join bounded by the period, not a correlated
+  // subquery: the planner then prunes attendance to the period's partitions.
+  const { rows } = await sql<DayRow>`
+    SELECT d.student_id, s.first_name, s.preferred_name, s.last_name, d.attendance_date, d.day_status,
+           CASE WHEN d.day_status IN ('absent', 'excused') THEN r.reason END AS reason
+    FROM ${attendanceDays(tenantId, period.from, period.to, rules.policy, studentIds)} d
+    JOIN students s ON s.tenant_id = ${tenantId} AND s.id = d.student_id
+    LEFT JOIN (
+      SELECT DISTINCT ON (a.student_id, a.attendance_date) a.student_id, a.attendance_date, a.reason
+      FROM attendance a
+      WHERE a.tenant_id = ${tenantId} AND a.student_id = ANY (${studentIds}::uuid[])
+        AND a.attendance_date BETWEEN ${period.from}::date AND ${period.to}::date
+        AND a.status IN ('absent', 'excused') AND nullif(btrim(a.reason), '') IS NOT NULL
+      ORDER BY a.student_id, a.attendance_date, a.period
+    ) r ON r.student_id = d.student_id AND r.attendance_date = d.attendance_date
+    ORDER BY d.student_id, d.attendance_date`.execute(trx);
+  if (rows.length === 0) return [];
+
+  const byStudent = new Map<string, ChildFigures>();
+  for (const row of rows) {
+    let child = byStudent.get(row.student_id);
+    if (!child) {
+      child = {
+        studentId: row.student_id,
+        firstName: row.preferred_name?.trim() || row.first_name,
+        lastName: row.last_name,
+        schoolDays: 0,
+        present: 0,
+        late: 0,
+        absent: 0,
+        excused: 0,
+        absences: [],
+        termStart: period.to,
+        daysInMembership: 0,
+        termRate: null,
+        rateChange: null,
+        absencePercent: null,
+        chronic: null,
+      };
+      byStudent.set(row.student_id, child);
+    }
+    child.schoolDays++;
+    if (row.day_status === 'present') child.present++;
+    else if (row.day_status === 'tardy') child.late++;
+    else {
+      if (row.day_status === 'absent') child.absent++;
+      else child.excused++;
+      child.absences.push({ date: row.attendance_date, status: row.day_status, reason: row.reason });
+    }
+  }
+
+  const ids = [...byStudent.keys()];
+  // At merge, termToDateRates from the rollups (issue 4) can serve here, called once per date.
+  const [now, before] = (await termToDateRatesAt(trx, tenantId, ids, [
+    period.to,
+    addDays(period.from, -1),
+  ])) as [Map<string, TermToDateRate>, Map<string, TermToDateRate>];
+  for (const child of byStudent.values()) {
+    const current = now.get(child.studentId)!;
+    const previous = before.get(child.studentId);
+    child.termStart = current.termStart;
+    child.daysInMembership = current.daysInMembership;
+    child.termRate = current.rate;
+    // A change is only meaningful within one term; the first digest of a term shows none.
+    if (current.rate !== null && previous?.rate != null && previous.termStart === current.termStart) {
+      child.rateChange = Math.round((current.rate - previous.rate) * 100) / 100;
+    }
+    if (current.daysInMembership > 0) {
+      const missed = current.daysInMembership - current.daysAttended;
+      child.absencePercent = Math.round((missed / current.daysInMembership) * 10_000) / 100;
+    }
+    child.chronic = chronicStanding(child.absencePercent, child.daysInMembership, rules);
+  }
+  return [...byStudent.values()].sort(
+    (a, b) => a.firstName.localeCompare(b.firstName) || a.studentId.localeCompare(b.studentId),
+  );
+}
+
+export interface PlannedGuardian {
+  guardianId: string;
+  email: string | null;
+  optedOut: boolean;
+  /** Children with at least one school day in the period. */
+  childrenWithDays: number;
+}
+
+/**
+ * Every guardian of the tenant linked to a current student, with how many of their children had
+ * school days in the period: one scan of the period's attendance, one pass over the links.
+ */
+export async function planRecipients(
+  trx: TenantTransaction,
+  tenantId: string,
+  period: { from: string; to: string },
+  policy: AttendancePolicy,
+): Promise<PlannedGuardian[]> {
+  const { rows } = await sql<{
+    guardian_id: string;
+    email: string | null;
+    digest_opt_out: boolean;
+    children_with_days: number;
+  }>`
+    WITH with_days AS (
+      SELECT DISTINCT d.student_id FROM ${attendanceDays(tenantId, period.from, period.to, policy)} d
+    )
+    SELECT g.id AS guardian_id, g.email, g.digest_opt_out, count(w.student_id) AS children_with_days
+    FROM guardians g
+    JOIN student_guardians sg ON sg.tenant_id = g.tenant_id AND sg.guardian_id = g.id
+    JOIN students s ON s.tenant_id = sg.tenant_id AND s.id = sg.student_id AND s.deleted_at IS NULL
+    LEFT JOIN with_days w ON w.student_id = sg.student_id
+    WHERE g.tenant_id = ${tenantId}
+    GROUP BY g.id
+    ORDER BY g.id`.execute(trx);
+  return rows.map((row) => ({
+    guardianId: row.guardian_id,
+    email: row.email,
+    optedOut: row.digest_opt_out,
+    childrenWithDays: Number(row.children_with_days),
+  }));
+}
