@@ -201,6 +201,10 @@ export function createExportsRouter(deps: ExportsApiDeps): express.Router {
       res.status(400).json({ error: error.message, field: error.field });
     } else if ((error as { type?: string }).type === 'entity.parse.failed') {
       res.status(400).json({ error: 'body: is not valid JSON', field: 'body' });
+    } else if (isClientError(error)) {
+      // body-parser's 413 (body over the limit) and the router's 400 (a path that is not valid
+      // UTF-8) are the client's doing, not a 500 (found by test/reliability).
+      res.status(error.status).json({ error: error.expose ? error.message : 'bad request' });
     } else {
       log.error({ err: error }, 'export API request failed');
       const status = error instanceof AppError ? 503 : 500;
@@ -210,4 +214,9 @@ export function createExportsRouter(deps: ExportsApiDeps): express.Router {
   });
 
   return router;
+}
+
+function isClientError(error: unknown): error is { status: number; expose?: boolean; message: string } {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
