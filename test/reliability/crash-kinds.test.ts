@@ -9,6 +9,9 @@
 // results when its worker is killed. The killed worker's backend then runs whatever statement it
 // had sent once the lock is released, as a real crash would leave it; idempotent jobs absorb that.
 
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -16,8 +19,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
 import { createRedis, type Redis } from '../../core/redis.js';
+import { requestExport } from '../../jobs/exports/create.js';
 import { jobRegistry } from '../../jobs/registry.js';
 import { createEnqueuer, type Enqueuer } from '../../workers/queues.js';
+import { type SmtpSink, startSmtpSink } from '../digests/smtp-sink.js';
 import { dropPrefix, testPrefix } from '../engine/fixtures/engine.js';
 import { testConfig } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -29,13 +34,34 @@ import { changedTables, differences, rowDifferences, type Snapshot, snapshot } f
 
 interface KindSpec {
   kind: string;
-  payload(tenants: { a: string; b: string }): Record<string, unknown>;
+  /** The payload, after any set-up the job needs on that side (an export request). */
+  payload(
+    tenants: { a: string; b: string },
+    target: Side,
+  ): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
 
 // Payloads as an operator or the scheduler would send them. Kinds not (yet) in jobs/registry.ts
-// are left out automatically; digests and exports need an SMTP sink and a requested export and
-// are crash-tested by their own suites (test/digests, test/exports).
+// are left out automatically. attendance-digest-send is crash-tested through attendance-digest's
+// fan-out of sends (inline here) and by test/digests.
 const SPECS: KindSpec[] = [
+  {
+    kind: 'export',
+    async payload({ a }, target) {
+      const record = await requestExport(target.database.db, {
+        tenantId: a,
+        request: {
+          template: 'attendance-report',
+          format: 'csv',
+          filters: { from: '2026-02-16', to: '2026-03-16' },
+        },
+        config: target.config,
+        now: new Date(),
+      });
+      return { exportId: record.id, tenantId: a };
+    },
+  },
+  { kind: 'attendance-digest', payload: ({ a }) => ({ tenantId: a, from: '2026-03-09', to: '2026-03-13' }) },
   { kind: 'attendance-rollup', payload: () => ({ full: true }) },
   { kind: 'mv-refresh', payload: () => ({}) },
   { kind: 'invoice-reconciliation', payload: () => ({ full: true }) },
@@ -49,8 +75,12 @@ interface Side {
   database: TestDatabase;
   config: Config;
   enqueuer: Enqueuer;
+  exportDir: string;
+  sink: SmtpSink;
   worker?: Proc;
 }
+
+const SIGNING_SECRET = 'reliability-crash-signing-secret-0123456789';
 
 let redis: Redis;
 let tenants: { a: string; b: string };
@@ -60,14 +90,38 @@ const survived: string[] = [];
 
 async function side(): Promise<Side> {
   const database = await createTestDatabase({ poolSize: 3 });
-  const config = testConfig({ QUEUE_PREFIX: testPrefix() });
-  return { database, config, enqueuer: createEnqueuer(redis, config, { jobs: kinds }) };
+  const exportDir = await mkdtemp(path.join(tmpdir(), 'rel-exports-'));
+  const sink = await startSmtpSink();
+  const config = testConfig({
+    QUEUE_PREFIX: testPrefix(),
+    EXPORT_DIR: exportDir,
+    SIGNING_SECRET,
+    SMTP_URL: sink.url,
+  });
+  return { database, config, exportDir, sink, enqueuer: createEnqueuer(redis, config, { jobs: kinds }) };
+}
+
+/** Files under a side's export directory (relative paths), complete or not. */
+async function exportFiles(target: Side): Promise<string[]> {
+  const entries = await readdir(target.exportDir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+}
+
+/** Emails a side's sink received, by recipient. */
+function mailCounts(target: Side): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const message of target.sink.messages)
+    for (const to of message.to) counts.set(to, (counts.get(to) ?? 0) + 1);
+  return counts;
 }
 
 function startSideWorker(target: Side): Proc {
   target.worker = startWorker({
     DATABASE_URL: target.database.url,
     QUEUE_PREFIX: target.config.QUEUE_PREFIX,
+    EXPORT_DIR: target.exportDir,
+    SIGNING_SECRET,
+    SMTP_URL: target.sink.url,
     WORKER_LOCK_DURATION_MS: '1500',
     WORKER_STALLED_INTERVAL_MS: '500',
     JOB_BACKOFF_MS: '100',
@@ -148,9 +202,11 @@ describe.skipIf(present.length === 0)('crash: SIGKILL mid-job, for every job kin
     it(`${spec.kind}: the recovered run equals a clean run, and history shows the retry`, {
       timeout: 150_000,
     }, async () => {
-      const payload = spec.payload(tenants);
+      const cleanPayload = await spec.payload(tenants, clean);
+      const payload = await spec.payload(tenants, crash);
       const before: Snapshot = await snapshot(clean.database.db);
-      const cleanId = await clean.enqueuer.enqueue(spec.kind, payload);
+      const mailsBefore = crash.sink.messages.length;
+      const cleanId = await clean.enqueuer.enqueue(spec.kind, cleanPayload);
       await finished(clean, spec.kind, cleanId);
       const expected = await snapshot(clean.database.db);
       const written = changedTables(before, expected);
@@ -202,6 +258,13 @@ describe.skipIf(present.length === 0)('crash: SIGKILL mid-job, for every job kin
           }),
         );
         expect(detail).toEqual([]);
+        // Files and emails, outside the database: the same files, none partial; nobody mailed twice.
+        expect(await exportFiles(crash)).toHaveLength((await exportFiles(clean)).length);
+        expect((await exportFiles(crash)).filter((name) => /tmp|partial|\.part$/i.test(name))).toEqual([]);
+        expect(crash.sink.messages.length).toBe(clean.sink.messages.length);
+        expect([...mailCounts(crash)].filter(([, n]) => n > 1)).toEqual([]);
+        if (spec.kind === 'attendance-digest')
+          expect(crash.sink.messages.length).toBeGreaterThan(mailsBefore);
         const history = await until(async () => {
           const runs = await crash.database.db
             .selectFrom('job_runs')
