@@ -150,6 +150,8 @@ afterAll(async () => {
       kinds.map((job) => job.name),
     );
     await target.database.drop();
+    await target.sink.close();
+    await rm(target.exportDir, { recursive: true, force: true });
   }
   redis?.disconnect();
   if (present.length)
