@@ -293,8 +293,9 @@ describe('bad input corpus', () => {
       const { id } = added[index]!;
       const job = await until(
         async () => {
-          const found = await queue(kind).getJob(id);
-          return found && (await found.getState()) === 'failed' ? found : undefined;
+          // State first, then the job: a job read before it failed would show no failure yet.
+          const state = await queue(kind).getJobState(id);
+          return state === 'failed' ? queue(kind).getJob(id) : undefined;
         },
         `bad job ${name} to fail`,
         30_000,
