@@ -43,6 +43,19 @@ const schema = z.object({
   SCHEDULER_GRACE_HOURS: int(0, 72).default(4),
   JOB_RUN_RETENTION_DAYS: int(1, 3650).default(90),
   EMAIL_DELIVERY_RETENTION_DAYS: int(1, 3650).default(400),
+  // partitions and audit retention (issue 5)
+  PARTITION_PREMAKE_MONTHS: int(1, 24).default(3),
+  PARTITION_LOCK_TIMEOUT_MS: int(10, 60_000).default(100),
+  PARTITION_LOCK_ATTEMPTS: int(1, 20).default(5),
+  PARTITION_RETRY_BACKOFF_MS: int(10, 600_000).default(500),
+  PARTITION_RETRY_DELAY_MINUTES: int(1, 1440).default(30),
+  PARTITION_MOVE_BATCH_SIZE: int(100, 1_000_000).default(10_000),
+  PARTITION_ARCHIVE: z.enum(['none', 'csv-gzip']).default('none'),
+  PARTITION_ARCHIVE_DIR: z.string().min(1).optional(),
+  ATTENDANCE_RETENTION_MONTHS: int(12, 1200).optional(),
+  AUDIT_RETENTION_DAYS: int(1, 36_500).default(730),
+  AUDIT_RETENTION_MAX_DAYS: int(31, 36_500).default(3650),
+  AUDIT_DELETE_BATCH_SIZE: int(100, 100_000).default(5000),
 });
 
 export type Config = z.infer<typeof schema> & {
