@@ -42,7 +42,10 @@ export async function loadAuditRetention(db: Db, config: Config): Promise<Tenant
     const retentionDays = audit.retentionDays ?? config.AUDIT_RETENTION_DAYS;
     checkRetentionDays(retentionDays as number, config.AUDIT_RETENTION_MAX_DAYS, `${field}.retentionDays`);
     if (audit.legalHold !== undefined && typeof audit.legalHold !== 'boolean') {
-      throw new InputError(`must be true or false, got ${JSON.stringify(audit.legalHold)}`, `${field}.legalHold`);
+      throw new InputError(
+        `must be true or false, got ${JSON.stringify(audit.legalHold)}`,
+        `${field}.legalHold`,
+      );
     }
     return {
       tenantId: tenant.id,

@@ -10,6 +10,8 @@ export interface TenantSettingsRow {
 }
 
 export async function listAllTenants(db: Db): Promise<TenantSettingsRow[]> {
-  const { rows } = await sql<TenantSettingsRow>`SELECT id, slug, settings FROM tenants ORDER BY slug`.execute(db);
+  const { rows } = await sql<TenantSettingsRow>`SELECT id, slug, settings FROM tenants ORDER BY slug`.execute(
+    db,
+  );
   return rows.map((row) => ({ ...row, settings: row.settings ?? {} }));
 }

@@ -51,13 +51,14 @@ export async function archivePartition(
       if (!gzip.write(text)) await once(gzip, 'drain');
     };
     await conn.transaction().execute(async (trx) => {
-      await sql.raw(`DECLARE archive_rows NO SCROLL CURSOR FOR SELECT ${select} FROM ${quoteIdent(partition)}`)
+      await sql
+        .raw(`DECLARE archive_rows NO SCROLL CURSOR FOR SELECT ${select} FROM ${quoteIdent(partition)}`)
         .execute(trx);
       await write(`${columns.map(csvField).join(',')}\n`);
       for (;;) {
-        const batch = await sql.raw<Record<string, string | null>>(`FETCH ${FETCH_ROWS} FROM archive_rows`).execute(
-          trx,
-        );
+        const batch = await sql
+          .raw<Record<string, string | null>>(`FETCH ${FETCH_ROWS} FROM archive_rows`)
+          .execute(trx);
         if (batch.rows.length === 0) break;
         let text = '';
         for (const row of batch.rows) {

@@ -14,8 +14,13 @@
 // so no row is ever lost or copied twice.
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../core/database-types.js';
-import { PARTITIONED_TABLES, type PartitionedTable, partitionBounds, partitionName } from '../../core/partitions.js';
 import { InfraError } from '../../core/errors.js';
+import {
+  PARTITIONED_TABLES,
+  type PartitionedTable,
+  partitionBounds,
+  partitionName,
+} from '../../core/partitions.js';
 import { quoteIdent } from './sql-names.js';
 
 export interface AttachResult {
@@ -54,10 +59,15 @@ export async function attachMonth(
   );
   const hasRows =
     present.rows[0]?.present &&
-    (await sql<{ has_rows: boolean }>`SELECT EXISTS (SELECT 1 FROM ${sql.table(name)}) AS has_rows`.execute(trx))
-      .rows[0]?.has_rows;
+    (
+      await sql<{ has_rows: boolean }>`SELECT EXISTS (SELECT 1 FROM ${sql.table(name)}) AS has_rows`.execute(
+        trx,
+      )
+    ).rows[0]?.has_rows;
   if (hasRows) {
-    throw new InfraError(`table ${name} exists outside ${table} and holds rows; attach or archive it by hand`);
+    throw new InfraError(
+      `table ${name} exists outside ${table} and holds rows; attach or archive it by hand`,
+    );
   }
   await run(`DROP TABLE IF EXISTS ${child}`);
   await run(`CREATE TABLE ${child} (LIKE ${parent} INCLUDING ALL)`);
@@ -78,13 +88,15 @@ export async function attachMonth(
     const list = columns.map(quoteIdent).join(', ');
     const source = quoteIdent(defaultPartition);
     for (;;) {
-      const result = await sql.raw(`
+      const result = await sql
+        .raw(`
         WITH moved AS (
           DELETE FROM ${source}
           WHERE ctid = ANY (ARRAY(
             SELECT ctid FROM ${source} WHERE ${column} >= '${from}' AND ${column} < '${to}' LIMIT ${batchSize}))
           RETURNING ${list})
-        INSERT INTO ${child} (${list}) SELECT ${list} FROM moved`).execute(trx);
+        INSERT INTO ${child} (${list}) SELECT ${list} FROM moved`)
+        .execute(trx);
       const moved = Number(result.numAffectedRows ?? 0);
       rowsMoved += moved;
       if (moved < batchSize) break;

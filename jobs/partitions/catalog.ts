@@ -53,7 +53,11 @@ export async function listPartitions(db: Db, table: PartitionedTable): Promise<P
 }
 
 /** The months (UTC) the default partition holds rows for: each needs its own partition. */
-export async function monthsInDefault(db: Db, table: PartitionedTable, defaultPartition: string): Promise<Date[]> {
+export async function monthsInDefault(
+  db: Db,
+  table: PartitionedTable,
+  defaultPartition: string,
+): Promise<Date[]> {
   const column = sql.ref(PARTITIONED_TABLES[table].column);
   // A timestamptz is truncated at UTC explicitly, whatever the connection's TimeZone says.
   const month =

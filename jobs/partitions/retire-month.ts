@@ -113,7 +113,9 @@ async function detachConcurrently(
         throw new InfraError(`cannot detach ${partition}: ${(error as Error).message}`, { cause: error });
       }
       reason = (error as Error).message;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(locks.backoffMs * 2 ** (attempt - 1), 60_000)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(locks.backoffMs * 2 ** (attempt - 1), 60_000)),
+      );
     } finally {
       await sql`SELECT set_config('lock_timeout', '0', false)`.execute(conn);
     }

@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../core/db.js';
 import type { Logger } from '../../core/logger.js';
-import { addMonths, type PartitionedTable, monthStart, partitionName } from '../../core/partitions.js';
+import { addMonths, monthStart, type PartitionedTable, partitionName } from '../../core/partitions.js';
 import type { FileStorage } from '../../core/storage.js';
 import { attachMonth } from './attach-month.js';
 import { columnsOf, listPartitions, type MonthlyPartition, monthsInDefault } from './catalog.js';
@@ -51,7 +51,9 @@ export function monthsWanted(attached: Date[], inDefault: Date[], now: Date, pre
   }
   for (const month of inDefault) wanted.set(key(month), month);
   const have = new Set(attached.map(key));
-  return [...wanted.values()].filter((month) => !have.has(key(month))).sort((a, b) => a.getTime() - b.getTime());
+  return [...wanted.values()]
+    .filter((month) => !have.has(key(month)))
+    .sort((a, b) => a.getTime() - b.getTime());
 }
 
 export async function rotateTable(
@@ -81,7 +83,10 @@ export async function rotateTable(
     );
     if (!step.done) {
       result.deferred.push(`create ${partitionName(table, month)}: ${step.reason}`);
-      deps.log.warn({ table, month: key(month), attempts: step.attempts }, 'partition step deferred: lock busy');
+      deps.log.warn(
+        { table, month: key(month), attempts: step.attempts },
+        'partition step deferred: lock busy',
+      );
       return result;
     }
     result.created.push(step.value.name);
