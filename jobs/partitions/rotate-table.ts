@@ -61,17 +61,37 @@ export async function rotateTable(
   table: PartitionedTable,
   now: Date,
   settings: TableRotationSettings,
-  deps: { clock: Clock; log: Logger; signal: AbortSignal },
+  deps: RotationDeps,
 ): Promise<TableRotation> {
   const result: TableRotation = { created: [], rowsMoved: 0, retired: [], heldBack: [], deferred: [] };
+  await ensureMonths(conn, table, now, settings, deps, result);
+  if (result.deferred.length > 0 || deps.signal.aborted) return result;
+  await retireExpired(conn, table, settings, deps, result);
+  return result;
+}
+
+export interface RotationDeps {
+  clock: Clock;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export async function ensureMonths(
+  conn: Db,
+  table: PartitionedTable,
+  now: Date,
+  settings: Pick<TableRotationSettings, 'premakeMonths' | 'moveBatchSize' | 'locks'>,
+  deps: RotationDeps,
+  result: TableRotation,
+): Promise<void> {
   const set = await listPartitions(conn, table);
   const attached = set.monthly.filter((p) => p.attached).map((p) => p.month);
   const inDefault = set.defaultPartition ? await monthsInDefault(conn, table, set.defaultPartition) : [];
   const toCreate = monthsWanted(attached, inDefault, now, settings.premakeMonths);
-  const columns = toCreate.length > 0 || settings.archive ? await columnsOf(conn, table) : [];
-
+  if (toCreate.length === 0) return;
+  const columns = await columnsOf(conn, table);
   for (const month of toCreate) {
-    if (deps.signal.aborted) return result;
+    if (deps.signal.aborted) return;
     const step = await withShortLocks(conn, settings.locks, (trx) =>
       attachMonth(trx, {
         table,
@@ -87,18 +107,29 @@ export async function rotateTable(
         { table, month: key(month), attempts: step.attempts },
         'partition step deferred: lock busy',
       );
-      return result;
+      return;
     }
     result.created.push(step.value.name);
     result.rowsMoved += step.value.rowsMoved;
-    set.monthly.push({ name: step.value.name, month, attached: true });
   }
+}
 
+/** Retire every month (attached, or left detached by an interrupted run) that ends by the cut-off. */
+export async function retireExpired(
+  conn: Db,
+  table: PartitionedTable,
+  settings: Pick<TableRotationSettings, 'retentionCutoff' | 'heldTenants' | 'archive' | 'locks'>,
+  deps: RotationDeps,
+  result: TableRotation,
+): Promise<void> {
   const cutoff = settings.retentionCutoff;
-  if (!cutoff) return result;
+  if (!cutoff) return;
+  const set = await listPartitions(conn, table);
   const expired = set.monthly.filter((p) => addMonths(p.month, 1) <= cutoff);
+  if (expired.length === 0) return;
+  const columns = settings.archive ? await columnsOf(conn, table) : [];
   for (const partition of expired) {
-    if (deps.signal.aborted) return result;
+    if (deps.signal.aborted) return;
     if (await holdsHeldRows(conn, partition, settings.heldTenants)) {
       result.heldBack.push(partition.name);
       continue;
@@ -115,11 +146,14 @@ export async function rotateTable(
     if ('deferred' in outcome) {
       result.deferred.push(outcome.deferred);
       deps.log.warn({ table, partition: partition.name }, 'partition retirement deferred: lock busy');
-      return result;
+      return;
     }
     result.retired.push(outcome.retired);
   }
-  return result;
+}
+
+export function emptyRotation(): TableRotation {
+  return { created: [], rowsMoved: 0, retired: [], heldBack: [], deferred: [] };
 }
 
 async function holdsHeldRows(conn: Db, partition: MonthlyPartition, heldTenants: string[]): Promise<boolean> {
