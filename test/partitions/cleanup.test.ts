@@ -13,6 +13,11 @@ import { countRows, createTenant, FAST_LOCKS, insertAudit, partitionsOf, rotate 
 
 const NOW = '2026-03-16T12:00:00Z';
 
+interface CleanupDetails extends Record<string, unknown> {
+  complete: boolean;
+  auditLogs: { rowsDeleted: number; rowsInDroppedPartitions: number };
+}
+
 describe('audit cleanup', () => {
   let db: TestDatabase;
   let exportDir: string;
@@ -37,7 +42,7 @@ describe('audit cleanup', () => {
   };
   const entries = async (tenantId: string) =>
     (
-      await sql<{ new_values: Record<string, any>; actor: string; created_at: Date }>`
+      await sql<{ new_values: CleanupDetails; actor: string; created_at: Date }>`
         SELECT new_values, actor, created_at FROM audit_logs
         WHERE tenant_id = ${tenantId} AND action = 'retention-cleanup' ORDER BY id`.execute(db.db)
     ).rows;
