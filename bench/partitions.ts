@@ -1,0 +1,243 @@
+// Benchmark (issue 5): partition rotation against pg_partman's run_maintenance() on identical
+// copies of one database, and audit cleanup against seed 003's cleanup_old_audit_logs() (one
+// DELETE), each with a concurrent writer recording its worst insert latency.
+//   npm run bench:partitions            # default size, a few minutes
+//   npm run bench:partitions -- --full  # 5 million expired audit rows, larger schools
+// Needs the pg_partman extension files (Debian: postgresql-15-partman); benchmark only.
+import { sql } from 'kysely';
+import { createDatabase } from '../core/db.js';
+import { silentLogger } from '../core/logger.js';
+import { addMonths, ensureMonthlyPartitions, monthStart } from '../core/partitions.js';
+import { auditCleanup } from '../jobs/audit-cleanup.js';
+import { parsePayload } from '../jobs/define-job.js';
+import { partitionRotation } from '../jobs/partition-rotation.js';
+import { generateSchoolData } from '../seed/generate.js';
+import { benchDatabaseUrl, freshBenchDatabase, report, round, timed } from './lib.js';
+import { benchContext, copyDatabase, longReport, startWriter } from './partitions-support.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const full = process.argv.includes('--full');
+const size = {
+  tenants: 2,
+  students: full ? 2000 : 300,
+  auditRowsPerTenant: full ? 1_000_000 : 100_000,
+  expiredAuditRows: full ? 5_000_000 : 1_000_000,
+};
+const now = new Date();
+const AUDIT_ENV = { AUDIT_RETENTION_DAYS: '730' };
+
+function open(name: string) {
+  const url = benchDatabaseUrl(name);
+  return { url, ...createDatabase(url, { log: silentLogger, max: 4 }) };
+}
+
+async function rotateOurs(db: ReturnType<typeof open>, premakeMonths: number) {
+  const ctx = benchContext(db.db, db.url, AUDIT_ENV);
+  return partitionRotation.run(parsePayload(partitionRotation, { premakeMonths }), ctx);
+}
+
+async function partmanMaintenance(db: ReturnType<typeof open>, premake: number): Promise<string | null> {
+  await sql`UPDATE partman.part_config SET premake = ${premake}`.execute(db.db);
+  try {
+    await sql`SELECT partman.run_maintenance(p_jobmon := false)`.execute(db.db);
+    return null;
+  } catch (error) {
+    return (error as Error).message.split('\n')[0]!;
+  }
+}
+
+/** Run `work` while a writer inserts; returns the work's time and the writer's worst latency. */
+async function withWriter<T>(url: string, work: () => Promise<T>) {
+  const writer = await startWriter(url);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const run = await timed(work);
+  const written = await writer.stop();
+  return { ms: run.ms, value: run.value, worstInsertMs: written.worstMs, inserts: written.inserts };
+}
+
+async function rotationBench() {
+  // One school database: 30 months of audit logs and 12 months of attendance, partitions up to
+  // three months ahead; then an identical copy handed to pg_partman.
+  const seeded = await freshBenchDatabase('partitions_ours');
+  const seedToday = addMonths(monthStart(now), -1);
+  await generateSchoolData(seeded.db, {
+    seed: 5,
+    tenants: size.tenants,
+    students: size.students,
+    days: 250,
+    auditRows: size.auditRowsPerTenant,
+    today: seedToday.toISOString().slice(0, 10),
+  });
+  await ensureMonthlyPartitions(seeded.db, 'attendance', seedToday, addMonths(monthStart(now), 3));
+  await ensureMonthlyPartitions(seeded.db, 'audit_logs', seedToday, addMonths(monthStart(now), 3));
+  await sql`VACUUM ANALYZE`.execute(seeded.db);
+  const oldest = await sql<{ audit: string; attendance: string }>`
+    SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-01') AS audit,
+           to_char(min(attendance_date), 'YYYY-MM-01') AS attendance
+    FROM (SELECT min(created_at) AS created_at FROM audit_logs) a, (SELECT min(attendance_date) AS attendance_date FROM attendance) b`.execute(
+    seeded.db,
+  );
+  await seeded.close();
+  await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_partman');
+
+  const ours = open('bench_partitions_ours');
+  const partman = open('bench_partitions_partman');
+  try {
+    // pg_partman: same partitions (it adopts ours by name), its own default partitions, monthly,
+    // same premake, audit retention 730 days with the tables dropped, attendance kept.
+    for (const table of ['attendance', 'audit_logs']) {
+      await sql
+        .raw(`ALTER TABLE ${table} DETACH PARTITION ${table}_default; DROP TABLE ${table}_default`)
+        .execute(partman.db);
+    }
+    await sql`CREATE SCHEMA partman`.execute(partman.db);
+    await sql`CREATE EXTENSION pg_partman SCHEMA partman`.execute(partman.db);
+    await sql`SELECT partman.create_parent('public.audit_logs', 'created_at', 'native', 'monthly', p_premake := 3,
+                p_start_partition := ${oldest.rows[0]!.audit}, p_jobmon := false)`.execute(partman.db);
+    await sql`SELECT partman.create_parent('public.attendance', 'attendance_date', 'native', 'monthly', p_premake := 3,
+                p_start_partition := ${oldest.rows[0]!.attendance}, p_jobmon := false)`.execute(partman.db);
+    await sql`UPDATE partman.part_config SET infinite_time_partitions = true`.execute(partman.db);
+    await sql`UPDATE partman.part_config SET retention = '730 days', retention_keep_table = false
+              WHERE parent_table = 'public.audit_logs'`.execute(partman.db);
+
+    // 1. The nightly run: one new month per table (premake 4), audit months past retention dropped.
+    const oursRun = await withWriter(ours.url, () => rotateOurs(ours, 4));
+    const partmanRun = await withWriter(partman.url, () => partmanMaintenance(partman, 4));
+    // 2. Right after: nothing to do.
+    const oursAgain = await timed(() => rotateOurs(ours, 4));
+    const partmanAgain = await timed(() => partmanMaintenance(partman, 4));
+    // 3. A row with a date nobody expected sits in the default partition of the next new month.
+    const stray = addMonths(monthStart(now), 5).toISOString();
+    for (const db of [ours, partman]) {
+      await sql`INSERT INTO audit_logs (tenant_id, created_at, action, resource_type)
+                SELECT id, ${stray}::timestamptz + interval '1 day', 'update', 'stray' FROM tenants`.execute(
+        db.db,
+      );
+    }
+    const oursStray = await rotateOurs(ours, 5);
+    const partmanStray = await partmanMaintenance(partman, 5);
+    // 4. A long report (5 s) holds audit_logs while the next month is due.
+    const oursBlocked = await (async () => {
+      const report = await longReport(ours.url, 5000);
+      const run = await withWriter(ours.url, () => rotateOurs(ours, 6));
+      await report;
+      return run;
+    })();
+    const partmanBlocked = await (async () => {
+      const report = await longReport(partman.url, 5000);
+      const run = await withWriter(partman.url, () => partmanMaintenance(partman, 6));
+      await report;
+      return run;
+    })();
+
+    const retired = (oursRun.value.tables.audit_logs?.retired ?? []).length;
+    report('partitions.rotation', {
+      size: full ? 'full' : 'default',
+      ourMs: round(oursRun.ms),
+      partmanMs: round(partmanRun.ms),
+      ratioOursToPartman: round(oursRun.ms / partmanRun.ms, 3),
+      auditMonthsDropped: retired,
+      monthsCreated:
+        (oursRun.value.tables.attendance?.created.length ?? 0) +
+        (oursRun.value.tables.audit_logs?.created.length ?? 0),
+      partmanError: partmanRun.value,
+      noOpOurMs: round(oursAgain.ms),
+      noOpPartmanMs: round(partmanAgain.ms),
+      worstInsertMsDuringOurs: round(oursRun.worstInsertMs),
+      worstInsertMsDuringPartman: round(partmanRun.worstInsertMs),
+      strayRowsMovedByOurs: oursStray.rowsMoved,
+      partmanWithStrayRow: partmanStray ?? 'ok',
+      longReport: {
+        ourMs: round(oursBlocked.ms),
+        ourDeferred: oursBlocked.value.deferred.length,
+        worstInsertMsDuringOurs: round(oursBlocked.worstInsertMs),
+        partmanMs: round(partmanBlocked.ms),
+        worstInsertMsDuringPartman: round(partmanBlocked.worstInsertMs),
+      },
+    });
+  } finally {
+    await ours.close();
+    await partman.close();
+  }
+}
+
+async function cleanupBench() {
+  const seeded = await freshBenchDatabase('cleanup_ours');
+  // Two schools; expired rows spread over the twelve months that ended 25 months ago, recent rows
+  // over the last 23 months (one school keeps one year only, for the batched path).
+  await generateSchoolData(seeded.db, {
+    seed: 6,
+    tenants: 2,
+    students: 100,
+    days: 20,
+    auditRows: 0,
+    today: now.toISOString().slice(0, 10),
+  });
+  const first = addMonths(monthStart(now), -37);
+  await ensureMonthlyPartitions(seeded.db, 'audit_logs', first, addMonths(monthStart(now), 3));
+  const recentRows = Math.round(size.expiredAuditRows / 5);
+  await sql`
+    INSERT INTO audit_logs (tenant_id, created_at, action, resource_type, user_agent, new_values)
+    SELECT t.id, ${first}::timestamptz + (g % 365) * interval '1 day' + (g % 86400) * interval '1 second',
+           'update', 'attendance', 'Mozilla/5.0 (school portal)', '{"status": "present"}'
+    FROM generate_series(1, ${size.expiredAuditRows / 2}::int) g, tenants t`.execute(seeded.db);
+  await sql`
+    INSERT INTO audit_logs (tenant_id, created_at, action, resource_type, user_agent, new_values)
+    SELECT t.id, now() - interval '700 days' + (g % 690) * interval '1 day', 'update', 'attendance',
+           'Mozilla/5.0 (school portal)', '{"status": "present"}'
+    FROM generate_series(1, ${recentRows / 2}::int) g, tenants t`.execute(seeded.db);
+  await sql`VACUUM ANALYZE audit_logs`.execute(seeded.db);
+  await seeded.close();
+  await copyDatabase(ADMIN_URL, 'bench_cleanup_ours', 'bench_cleanup_baseline');
+  const ours = open('bench_cleanup_ours');
+  const baseline = open('bench_cleanup_baseline');
+  try {
+    const expired = await sql<{ n: number }>`
+      SELECT count(*) AS n FROM audit_logs WHERE created_at < now() - interval '2 years'`.execute(ours.db);
+    const cleanupCtx = () => benchContext(ours.db, ours.url, AUDIT_ENV);
+    const oursRun = await withWriter(ours.url, () =>
+      auditCleanup.run(parsePayload(auditCleanup, {}), cleanupCtx()),
+    );
+    const baselineRun = await withWriter(baseline.url, () =>
+      sql`SELECT cleanup_old_audit_logs()`.execute(baseline.db),
+    );
+
+    // The batched path: one school shortens its retention to one year.
+    await sql`UPDATE tenants SET settings = '{"audit": {"retentionDays": 365}}'
+              WHERE id = (SELECT id FROM tenants ORDER BY slug LIMIT 1)`.execute(ours.db);
+    const batched = await withWriter(ours.url, () =>
+      auditCleanup.run(parsePayload(auditCleanup, {}), cleanupCtx()),
+    );
+    const single = await withWriter(baseline.url, () =>
+      sql`DELETE FROM audit_logs WHERE tenant_id = (SELECT id FROM tenants ORDER BY slug LIMIT 1)
+            AND created_at < now() - interval '365 days'`.execute(baseline.db),
+    );
+    report('partitions.cleanup', {
+      size: full ? 'full' : 'default',
+      expiredRows: expired.rows[0]!.n,
+      ourMs: round(oursRun.ms),
+      baselineOneDeleteMs: round(baselineRun.ms),
+      speedup: round(baselineRun.ms / oursRun.ms, 1),
+      partitionsDropped: oursRun.value.fastPath.partitionsDropped.length,
+      rowsInDroppedPartitions: oursRun.value.fastPath.rows,
+      rowsDeletedInBatches: oursRun.value.auditRowsDeleted,
+      worstInsertMsDuringOurs: round(oursRun.worstInsertMs),
+      worstInsertMsDuringBaseline: round(baselineRun.worstInsertMs),
+      batchedPath: {
+        rows: batched.value.auditRowsDeleted,
+        ourMs: round(batched.ms),
+        rowsPerSecond: Math.round(batched.value.auditRowsDeleted / (batched.ms / 1000)),
+        oneDeleteMs: round(single.ms),
+        ratioOursToOneDelete: round(batched.ms / single.ms, 2),
+        worstInsertMsDuringOurs: round(batched.worstInsertMs),
+        worstInsertMsDuringOneDelete: round(single.worstInsertMs),
+      },
+    });
+  } finally {
+    await ours.close();
+    await baseline.close();
+  }
+}
+
+await rotationBench();
+await cleanupBench();
