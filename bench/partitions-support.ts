@@ -65,16 +65,18 @@ export async function startWriter(
 }
 
 /** A report that reads audit_logs inside a transaction kept open for `holdMs`. */
-export async function longReport(url: string, holdMs: number): Promise<Promise<void>> {
+export async function longReport(url: string, holdMs: number): Promise<{ done: Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query('BEGIN');
   await client.query('SELECT count(*) FROM audit_logs');
-  return (async () => {
+  // Wrapped in an object: an async function returning a bare promise would make the caller wait for it.
+  const done = (async () => {
     await new Promise((resolve) => setTimeout(resolve, holdMs));
     await client.query('COMMIT');
     await client.end();
   })();
+  return { done };
 }
 
 export async function copyDatabase(adminUrl: string, from: string, to: string): Promise<void> {

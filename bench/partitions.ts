@@ -106,27 +106,28 @@ async function rotationBench() {
     // 2. Right after: nothing to do.
     const oursAgain = await timed(() => rotateOurs(ours, 4));
     const partmanAgain = await timed(() => partmanMaintenance(partman, 4));
-    // 3. A row with a date nobody expected sits in the default partition of the next new month.
-    const stray = addMonths(monthStart(now), 5).toISOString();
+    // 3. A row with a date nobody expected sits in the default partition of a month that is now
+    // due (eight months ahead: no partition exists for it in either copy).
+    const stray = addMonths(monthStart(now), 8).toISOString();
     for (const db of [ours, partman]) {
       await sql`INSERT INTO audit_logs (tenant_id, created_at, action, resource_type)
                 SELECT id, ${stray}::timestamptz + interval '1 day', 'update', 'stray' FROM tenants`.execute(
         db.db,
       );
     }
-    const oursStray = await rotateOurs(ours, 5);
-    const partmanStray = await partmanMaintenance(partman, 5);
+    const oursStray = await rotateOurs(ours, 8);
+    const partmanStray = await partmanMaintenance(partman, 8);
     // 4. A long report (5 s) holds audit_logs while the next month is due.
     const oursBlocked = await (async () => {
       const report = await longReport(ours.url, 5000);
-      const run = await withWriter(ours.url, () => rotateOurs(ours, 6));
-      await report;
+      const run = await withWriter(ours.url, () => rotateOurs(ours, 10));
+      await report.done;
       return run;
     })();
     const partmanBlocked = await (async () => {
       const report = await longReport(partman.url, 5000);
-      const run = await withWriter(partman.url, () => partmanMaintenance(partman, 6));
-      await report;
+      const run = await withWriter(partman.url, () => partmanMaintenance(partman, 10));
+      await report.done;
       return run;
     })();
 
@@ -239,5 +240,6 @@ async function cleanupBench() {
   }
 }
 
-await rotationBench();
-await cleanupBench();
+const only = process.env.BENCH_ONLY;
+if (only !== 'cleanup') await rotationBench();
+if (only !== 'rotation') await cleanupBench();

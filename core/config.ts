@@ -56,6 +56,7 @@ const schema = z.object({
   AUDIT_RETENTION_DAYS: int(1, 36_500).default(730),
   AUDIT_RETENTION_MAX_DAYS: int(31, 36_500).default(3650),
   AUDIT_DELETE_BATCH_SIZE: int(100, 100_000).default(5000),
+  AUDIT_EXACT_DROP_COUNTS: z.enum(['true', 'false']).default('true'),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -91,6 +91,7 @@ export const auditCleanup = defineJob({
                 retentionCutoff: auditPartitionCutoff(policies, ctx.config.AUDIT_RETENTION_DAYS, now),
                 heldTenants: held,
                 archive,
+                exactCounts: ctx.config.AUDIT_EXACT_DROP_COUNTS === 'true',
                 locks: { ...settings.locks, signal: ctx.signal },
               },
               { clock: ctx.clock, log: ctx.log, signal: ctx.signal },
@@ -103,6 +104,7 @@ export const auditCleanup = defineJob({
                 const entry = tally.for(tenantId);
                 entry.auditRowsInDroppedPartitions += rows;
                 entry.partitionsDropped.push(month.name);
+                if (month.estimated) entry.droppedCountsEstimated = true;
               }
             }
             result.fastPath.heldBack = months.heldBack;

@@ -80,6 +80,7 @@ export const partitionRotation = defineJob({
           archive: storage,
           retentionCutoff: auditPartitionCutoff(policies, ctx.config.AUDIT_RETENTION_DAYS, now),
           heldTenants,
+          exactCounts: ctx.config.AUDIT_EXACT_DROP_COUNTS === 'true',
         },
         deps,
       );

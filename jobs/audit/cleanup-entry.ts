@@ -35,6 +35,7 @@ export async function writeCleanupEntry(
       cutoff: cutoffs.auditLogs.toISOString(),
       rowsDeleted: removals.auditRowsDeleted,
       rowsInDroppedPartitions: removals.auditRowsInDroppedPartitions,
+      droppedCountsEstimated: removals.droppedCountsEstimated,
       partitionsDropped: removals.partitionsDropped,
     },
     exports: { expiredBefore: cutoffs.exports.toISOString(), removed: removals.exportsRemoved },

@@ -3,6 +3,8 @@ export interface TenantRemovals {
   auditRowsDeleted: number;
   auditRowsInDroppedPartitions: number;
   partitionsDropped: string[];
+  /** The dropped partitions' counts come from planner statistics (AUDIT_EXACT_DROP_COUNTS=false). */
+  droppedCountsEstimated: boolean;
   exportsRemoved: number;
   jobRunsRemoved: number;
   emailDeliveriesRemoved: number;
@@ -22,6 +24,7 @@ export class RemovalTally {
         auditRowsDeleted: 0,
         auditRowsInDroppedPartitions: 0,
         partitionsDropped: [],
+        droppedCountsEstimated: false,
         exportsRemoved: 0,
         jobRunsRemoved: 0,
         emailDeliveriesRemoved: 0,

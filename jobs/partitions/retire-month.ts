@@ -1,4 +1,4 @@
-// Retiring one month past retention: detach, optionally archive, then drop.
+// Retiring months past retention: detach, optionally archive, then drop.
 //
 // DETACH ... CONCURRENTLY would avoid the ACCESS EXCLUSIVE lock on the parent, but PostgreSQL
 // refuses it while the parent has a default partition, and both of ours do (it catches the
@@ -24,33 +24,40 @@ export interface RetiredMonth {
   rows: number;
   rowsByTenant: Record<string, number>;
   archive?: { key: string; bytes: number; sha256: string };
+  /** Counts come from planner statistics, not a scan. */
+  estimated?: true;
 }
 
-export type RetireOutcome = { retired: RetiredMonth } | { deferred: string };
+/** Step 1, one short transaction per month: take the month out of the parent. */
+export async function detachMonth(
+  conn: Db,
+  options: { table: PartitionedTable; partition: string; hasDefault: boolean; locks: ShortLockOptions },
+): Promise<{ done: true } | { done: false; reason: string }> {
+  const { table, partition, locks } = options;
+  if (!options.hasDefault) return detachConcurrently(conn, table, partition, locks);
+  return withShortLocks(conn, locks, (trx) =>
+    sql.raw(`ALTER TABLE ${quoteIdent(table)} DETACH PARTITION ${quoteIdent(partition)}`).execute(trx),
+  );
+}
 
-export async function retireMonth(
+/**
+ * Step 2, on the detached table (nobody else uses it any more): archive it when configured, and
+ * count its rows per tenant for the report and the tenants' audit entries (the archive pass counts
+ * as it reads; otherwise one scan, served by the (tenant_id, created_at) index where it helps).
+ */
+export async function describeDetached(
   conn: Db,
   options: {
     table: PartitionedTable;
     partition: MonthlyPartition;
-    hasDefault: boolean;
     columns: string[];
     archive: FileStorage | null;
-    locks: ShortLockOptions;
     clock: Clock;
+    /** false: planner estimates (no scan) where statistics cover the month; see AUDIT_EXACT_DROP_COUNTS. */
+    exactCounts: boolean;
   },
-): Promise<RetireOutcome> {
-  const { table, partition, locks } = options;
-  const child = quoteIdent(partition.name);
-  if (partition.attached) {
-    const detached = options.hasDefault
-      ? await withShortLocks(conn, locks, (trx) =>
-          sql.raw(`ALTER TABLE ${quoteIdent(table)} DETACH PARTITION ${child}`).execute(trx),
-        )
-      : await detachConcurrently(conn, table, partition.name, locks);
-    if (!detached.done) return { deferred: `detach ${partition.name}: ${detached.reason}` };
-  }
-
+): Promise<RetiredMonth> {
+  const { table, partition } = options;
   let rowsByTenant: Record<string, number>;
   let archive: RetiredMonth['archive'];
   if (options.archive) {
@@ -71,19 +78,62 @@ export async function retireMonth(
     rowsByTenant = Object.fromEntries(written.rowsByTenant);
     archive = { key: written.key, bytes: written.bytes, sha256: written.sha256 };
   } else {
+    const estimated = options.exactCounts ? null : await estimateRowsByTenant(conn, partition.name);
+    if (estimated) {
+      const rows = Object.values(estimated).reduce((sum, count) => sum + count, 0);
+      return { name: partition.name, rows, rowsByTenant: estimated, estimated: true };
+    }
     const counts = await sql<{ tenant_id: string; rows: number }>`
       SELECT tenant_id::text AS tenant_id, count(*) AS rows FROM ${sql.table(partition.name)} GROUP BY 1`.execute(
       conn,
     );
     rowsByTenant = Object.fromEntries(counts.rows.map((row) => [row.tenant_id, row.rows]));
   }
-
-  // Nobody reads a detached table through the parent any more; the timeout only guards against a
-  // session that opened it directly.
-  const dropped = await withShortLocks(conn, locks, (trx) => sql.raw(`DROP TABLE ${child}`).execute(trx));
-  if (!dropped.done) return { deferred: `drop ${partition.name}: ${dropped.reason}` };
   const rows = Object.values(rowsByTenant).reduce((sum, count) => sum + count, 0);
-  return { retired: { name: partition.name, rows, rowsByTenant, archive } };
+  return archive
+    ? { name: partition.name, rows, rowsByTenant, archive }
+    : { name: partition.name, rows, rowsByTenant };
+}
+
+/**
+ * Per-tenant row counts from the planner's statistics (row estimate times each tenant's share in
+ * the most-common-values list), with no scan: a closed month has been analysed by autovacuum long
+ * before it expires. null when the statistics do not cover every row (never analysed, or more
+ * tenants than the statistics target keeps), and the caller counts exactly instead.
+ */
+async function estimateRowsByTenant(conn: Db, partition: string): Promise<Record<string, number> | null> {
+  const { rows } = await sql<{ reltuples: number; tenants: string[] | null; freqs: number[] | null }>`
+    SELECT c.reltuples::float8 AS reltuples,
+           s.most_common_vals::text::text[] AS tenants,
+           s.most_common_freqs::float8[] AS freqs
+    FROM pg_class c
+    LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = c.relname AND s.attname = 'tenant_id'
+    WHERE c.oid = ${partition}::regclass`.execute(conn);
+  const stats = rows[0];
+  if (!stats || stats.reltuples < 0) return null;
+  if (stats.reltuples === 0) return {};
+  if (!stats.tenants || !stats.freqs) return null;
+  const covered = stats.freqs.reduce((sum, freq) => sum + freq, 0);
+  if (covered < 0.999) return null;
+  return Object.fromEntries(
+    stats.tenants.map((tenant, i) => [tenant, Math.round(stats.reltuples * stats.freqs![i]!)]),
+  );
+}
+
+/**
+ * Step 3: drop every detached month in one transaction. No reader reaches a detached table through
+ * the parent, so this holds no lock anyone waits for, and one commit (file unlinks plus one WAL
+ * flush) replaces one per month.
+ */
+export async function dropDetached(
+  conn: Db,
+  names: string[],
+  locks: ShortLockOptions,
+): Promise<{ done: true } | { done: false; reason: string }> {
+  if (names.length === 0) return { done: true };
+  return withShortLocks(conn, locks, (trx) =>
+    sql.raw(`DROP TABLE IF EXISTS ${names.map(quoteIdent).join(', ')}`).execute(trx),
+  );
 }
 
 /** DETACH CONCURRENTLY cannot run inside a transaction, so the timeout is set on the session. */

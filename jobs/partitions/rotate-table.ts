@@ -12,7 +12,7 @@ import type { FileStorage } from '../../core/storage.js';
 import { attachMonth } from './attach-month.js';
 import { columnsOf, listPartitions, type MonthlyPartition, monthsInDefault } from './catalog.js';
 import { type ShortLockOptions, withShortLocks } from './locks.js';
-import { type RetiredMonth, retireMonth } from './retire-month.js';
+import { describeDetached, detachMonth, dropDetached, type RetiredMonth } from './retire-month.js';
 
 export interface TableRotationSettings {
   premakeMonths: number;
@@ -23,6 +23,8 @@ export interface TableRotationSettings {
   retentionCutoff: Date | null;
   /** Tenants on legal hold: a partition holding any of their rows is never retired. */
   heldTenants: string[];
+  /** Count a retired month's rows per tenant with a scan (default) or from planner statistics. */
+  exactCounts?: boolean;
 }
 
 export interface TableRotation {
@@ -118,7 +120,10 @@ export async function ensureMonths(
 export async function retireExpired(
   conn: Db,
   table: PartitionedTable,
-  settings: Pick<TableRotationSettings, 'retentionCutoff' | 'heldTenants' | 'archive' | 'locks'>,
+  settings: Pick<
+    TableRotationSettings,
+    'retentionCutoff' | 'heldTenants' | 'archive' | 'locks' | 'exactCounts'
+  >,
   deps: RotationDeps,
   result: TableRotation,
 ): Promise<void> {
@@ -128,28 +133,52 @@ export async function retireExpired(
   const expired = set.monthly.filter((p) => addMonths(p.month, 1) <= cutoff);
   if (expired.length === 0) return;
   const columns = settings.archive ? await columnsOf(conn, table) : [];
+  const detached: MonthlyPartition[] = [];
   for (const partition of expired) {
-    if (deps.signal.aborted) return;
+    if (deps.signal.aborted) break;
     if (await holdsHeldRows(conn, partition, settings.heldTenants)) {
       result.heldBack.push(partition.name);
       continue;
     }
-    const outcome = await retireMonth(conn, {
-      table,
-      partition,
-      hasDefault: set.defaultPartition !== null,
-      columns,
-      archive: settings.archive,
-      locks: settings.locks,
-      clock: deps.clock,
-    });
-    if ('deferred' in outcome) {
-      result.deferred.push(outcome.deferred);
-      deps.log.warn({ table, partition: partition.name }, 'partition retirement deferred: lock busy');
-      return;
+    if (partition.attached) {
+      const step = await detachMonth(conn, {
+        table,
+        partition: partition.name,
+        hasDefault: set.defaultPartition !== null,
+        locks: settings.locks,
+      });
+      if (!step.done) {
+        result.deferred.push(`detach ${partition.name}: ${step.reason}`);
+        deps.log.warn({ table, partition: partition.name }, 'partition retirement deferred: lock busy');
+        break;
+      }
     }
-    result.retired.push(outcome.retired);
+    detached.push(partition);
   }
+  // Months detached above (or by an interrupted run) are archived or counted, then dropped together.
+  const retired: RetiredMonth[] = [];
+  for (const partition of detached) {
+    retired.push(
+      await describeDetached(conn, {
+        table,
+        partition,
+        columns,
+        archive: settings.archive,
+        clock: deps.clock,
+        exactCounts: settings.exactCounts ?? true,
+      }),
+    );
+  }
+  const dropped = await dropDetached(
+    conn,
+    retired.map((month) => month.name),
+    settings.locks,
+  );
+  if (!dropped.done) {
+    result.deferred.push(`drop ${retired.map((month) => month.name).join(', ')}: ${dropped.reason}`);
+    return;
+  }
+  result.retired.push(...retired);
 }
 
 export function emptyRotation(): TableRotation {
