@@ -174,3 +174,26 @@ describe('archive before drop', () => {
     await sql`UPDATE tenants SET settings = '{}' WHERE id = ${tenant}`.execute(db.db);
   });
 });
+
+describe('a table without a default partition', () => {
+  let db: TestDatabase;
+  afterAll(async () => db.drop());
+
+  it('detaches months past retention CONCURRENTLY', async () => {
+    db = await createTestDatabase();
+    await sql`ALTER TABLE audit_logs DETACH PARTITION audit_logs_default`.execute(db.db);
+    await sql`DROP TABLE audit_logs_default`.execute(db.db);
+    const tenant = await createTenant(db.db, 'nodefault');
+    await rotate(db.db, { now: '2023-01-10T00:00:00Z', env: { AUDIT_RETENTION_DAYS: '3650' } }).run;
+    await insertAudit(db.db, tenant, '2023-01-02T00:00:00Z', '2023-01-30T00:00:00Z', 25);
+    const result = await rotate(db.db, { now: '2026-03-16T12:00:00Z' }).run;
+    expect(result.tables.audit_logs?.retired.map((r) => [r.name, r.rows])).toContainEqual([
+      'audit_logs_p2023_01',
+      25,
+    ]);
+    expect(await partitionsOf(db.db, 'audit_logs')).not.toContain('audit_logs_p2023_01');
+    const leftovers = await sql<{ n: number }>`
+      SELECT count(*) AS n FROM pg_class WHERE relname = 'audit_logs_p2023_01'`.execute(db.db);
+    expect(leftovers.rows[0]!.n).toBe(0);
+  });
+});
