@@ -79,6 +79,8 @@ async function rotationBench() {
   );
   await seeded.close();
   await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_partman');
+  // Kept untouched, for profiling a run by hand.
+  await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_pristine');
 
   const ours = open('bench_partitions_ours');
   const partman = open('bench_partitions_partman');

@@ -80,27 +80,15 @@ export async function withShortLocks<T>(
   options: ShortLockOptions,
   work: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<ShortLockResult<T>> {
-  let lastReason = '';
-  for (let attempt = 1; attempt <= options.attempts; attempt++) {
-    try {
-      const value = await conn.transaction().execute(async (trx) => {
-        // synchronous_commit off: every step is idempotent and found again by the next run, so a
-        // commit lost in a crash costs nothing, and not waiting for the WAL flush shortens each hold.
-        await sql`SELECT set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, true),
-                         set_config('synchronous_commit', 'off', true)`.execute(trx);
-        return work(trx);
-      });
-      return { done: true, value, attempts: attempt };
-    } catch (error) {
-      if (!isLockTimeout(error)) throw error;
-      lastReason = (error as Error).message;
-      if (attempt === options.attempts || options.signal?.aborted) break;
-      const delayMs = Math.min(options.backoffMs * 2 ** (attempt - 1), 60_000);
-      options.onRetry?.(attempt, delayMs);
-      await sleep(delayMs, options.signal);
-    }
-  }
-  return { done: false, attempts: options.attempts, reason: lastReason };
+  return retryOnLockTimeout(options, () =>
+    conn.transaction().execute(async (trx) => {
+      // synchronous_commit off: every step is idempotent and found again by the next run, so a
+      // commit lost in a crash costs nothing, and not waiting for the WAL flush shortens each hold.
+      await sql`SELECT set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, true),
+                       set_config('synchronous_commit', 'off', true)`.execute(trx);
+      return work(trx);
+    }),
+  );
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -115,4 +103,43 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+/**
+ * The same discipline in one round trip: a multi-statement simple query is one implicit
+ * transaction, so `SET LOCAL lock_timeout` plus the DDL commit or roll back together. For steps
+ * that need no client-side logic between statements (detach, drop, attaching an empty month).
+ */
+export async function runShortDdl(
+  conn: Db,
+  options: ShortLockOptions,
+  statements: string[],
+): Promise<{ done: true; attempts: number } | { done: false; attempts: number; reason: string }> {
+  const text = [
+    `SET LOCAL lock_timeout = '${Math.trunc(options.lockTimeoutMs)}ms'`,
+    'SET LOCAL synchronous_commit = off',
+    ...statements,
+  ].join(';\n');
+  const result = await retryOnLockTimeout(options, () => sql.raw(text).execute(conn));
+  return result.done ? { done: true, attempts: result.attempts } : result;
+}
+
+async function retryOnLockTimeout<T>(
+  options: ShortLockOptions,
+  attemptOnce: () => Promise<T>,
+): Promise<ShortLockResult<T>> {
+  let lastReason = '';
+  for (let attempt = 1; attempt <= options.attempts; attempt++) {
+    try {
+      return { done: true, value: await attemptOnce(), attempts: attempt };
+    } catch (error) {
+      if (!isLockTimeout(error)) throw error;
+      lastReason = (error as Error).message;
+      if (attempt === options.attempts || options.signal?.aborted) break;
+      const delayMs = Math.min(options.backoffMs * 2 ** (attempt - 1), 60_000);
+      options.onRetry?.(attempt, delayMs);
+      await sleep(delayMs, options.signal);
+    }
+  }
+  return { done: false, attempts: options.attempts, reason: lastReason };
 }

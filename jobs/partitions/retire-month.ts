@@ -16,7 +16,7 @@ import { type PartitionedTable, partitionBounds } from '../../core/partitions.js
 import type { FileStorage } from '../../core/storage.js';
 import { archivePartition } from './archive.js';
 import type { MonthlyPartition } from './catalog.js';
-import { isLockTimeout, type ShortLockOptions, withShortLocks } from './locks.js';
+import { isLockTimeout, runShortDdl, type ShortLockOptions } from './locks.js';
 import { quoteIdent } from './sql-names.js';
 
 export interface RetiredMonth {
@@ -35,9 +35,9 @@ export async function detachMonth(
 ): Promise<{ done: true } | { done: false; reason: string }> {
   const { table, partition, locks } = options;
   if (!options.hasDefault) return detachConcurrently(conn, table, partition, locks);
-  return withShortLocks(conn, locks, (trx) =>
-    sql.raw(`ALTER TABLE ${quoteIdent(table)} DETACH PARTITION ${quoteIdent(partition)}`).execute(trx),
-  );
+  return runShortDdl(conn, locks, [
+    `ALTER TABLE ${quoteIdent(table)} DETACH PARTITION ${quoteIdent(partition)}`,
+  ]);
 }
 
 /**
@@ -131,9 +131,7 @@ export async function dropDetached(
   locks: ShortLockOptions,
 ): Promise<{ done: true } | { done: false; reason: string }> {
   if (names.length === 0) return { done: true };
-  return withShortLocks(conn, locks, (trx) =>
-    sql.raw(`DROP TABLE IF EXISTS ${names.map(quoteIdent).join(', ')}`).execute(trx),
-  );
+  return runShortDdl(conn, locks, [`DROP TABLE IF EXISTS ${names.map(quoteIdent).join(', ')}`]);
 }
 
 /** DETACH CONCURRENTLY cannot run inside a transaction, so the timeout is set on the session. */

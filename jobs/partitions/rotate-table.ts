@@ -11,7 +11,7 @@ import { addMonths, monthStart, type PartitionedTable, partitionName } from '../
 import type { FileStorage } from '../../core/storage.js';
 import { attachMonth } from './attach-month.js';
 import { columnsOf, listPartitions, type MonthlyPartition, monthsInDefault } from './catalog.js';
-import { type ShortLockOptions, withShortLocks } from './locks.js';
+import type { ShortLockOptions } from './locks.js';
 import { describeDetached, detachMonth, dropDetached, type RetiredMonth } from './retire-month.js';
 
 export interface TableRotationSettings {
@@ -94,15 +94,14 @@ export async function ensureMonths(
   const columns = await columnsOf(conn, table);
   for (const month of toCreate) {
     if (deps.signal.aborted) return;
-    const step = await withShortLocks(conn, settings.locks, (trx) =>
-      attachMonth(trx, {
-        table,
-        month,
-        defaultPartition: set.defaultPartition,
-        columns,
-        batchSize: settings.moveBatchSize,
-      }),
-    );
+    const step = await attachMonth(conn, settings.locks, {
+      table,
+      month,
+      defaultPartition: set.defaultPartition,
+      rowsInDefault: inDefault.some((m) => m.getTime() === month.getTime()),
+      columns,
+      batchSize: settings.moveBatchSize,
+    });
     if (!step.done) {
       result.deferred.push(`create ${partitionName(table, month)}: ${step.reason}`);
       deps.log.warn(
