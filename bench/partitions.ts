@@ -31,8 +31,8 @@ function open(name: string) {
   return { url, ...createDatabase(url, { log: silentLogger, max: 4 }) };
 }
 
-async function rotateOurs(db: ReturnType<typeof open>, premakeMonths: number) {
-  const ctx = benchContext(db.db, db.url, AUDIT_ENV);
+async function rotateOurs(db: ReturnType<typeof open>, premakeMonths: number, env = AUDIT_ENV) {
+  const ctx = benchContext(db.db, db.url, env);
   return partitionRotation.run(parsePayload(partitionRotation, { premakeMonths }), ctx);
 }
 
@@ -126,16 +126,20 @@ async function rotationBench() {
     }
     const oursStray = await rotateOurs(ours, 8);
     const partmanStray = await partmanMaintenance(partman, 8);
-    // 4. A long report (5 s) holds audit_logs while the next month is due.
+    // 4. A long report (5 s) reads audit_logs while retention is shortened by a month, so a month
+    // must be detached (ACCESS EXCLUSIVE on the parent) while the report holds it.
+    await sql`UPDATE partman.part_config SET retention = '700 days' WHERE parent_table = 'public.audit_logs'`.execute(
+      partman.db,
+    );
     const oursBlocked = await (async () => {
       const report = await longReport(ours.url, 5000);
-      const run = await withWriter(ours.url, () => rotateOurs(ours, 10));
+      const run = await withWriter(ours.url, () => rotateOurs(ours, 8, { AUDIT_RETENTION_DAYS: '700' }));
       await report.done;
       return run;
     })();
     const partmanBlocked = await (async () => {
       const report = await longReport(partman.url, 5000);
-      const run = await withWriter(partman.url, () => partmanMaintenance(partman, 10));
+      const run = await withWriter(partman.url, () => partmanMaintenance(partman, 8));
       await report.done;
       return run;
     })();
@@ -160,6 +164,7 @@ async function rotationBench() {
       longReport: {
         ourMs: round(oursBlocked.ms),
         ourDeferred: oursBlocked.value.deferred.length,
+        ourMonthsDropped: oursBlocked.value.tables.audit_logs?.retired.length ?? 0,
         worstInsertMsDuringOurs: round(oursBlocked.worstInsertMs),
         partmanMs: round(partmanBlocked.ms),
         worstInsertMsDuringPartman: round(partmanBlocked.worstInsertMs),
