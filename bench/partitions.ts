@@ -31,7 +31,11 @@ function open(name: string) {
   return { url, ...createDatabase(url, { log: silentLogger, max: 4 }) };
 }
 
-async function rotateOurs(db: ReturnType<typeof open>, premakeMonths: number, env = AUDIT_ENV) {
+async function rotateOurs(
+  db: ReturnType<typeof open>,
+  premakeMonths: number,
+  env: Record<string, string> = AUDIT_ENV,
+) {
   const ctx = benchContext(db.db, db.url, env);
   return partitionRotation.run(parsePayload(partitionRotation, { premakeMonths }), ctx);
 }
@@ -79,11 +83,13 @@ async function rotationBench() {
   );
   await seeded.close();
   await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_partman');
-  // Kept untouched, for profiling a run by hand.
+  // Kept untouched, for profiling a run by hand; and a copy for counting from statistics.
   await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_pristine');
+  await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_estimate');
 
   const ours = open('bench_partitions_ours');
   const partman = open('bench_partitions_partman');
+  const estimate = open('bench_partitions_estimate');
   try {
     // pg_partman: same partitions (it adopts ours by name), its own default partitions, monthly,
     // same premake, audit retention 730 days with the tables dropped, attendance kept.
@@ -109,8 +115,13 @@ async function rotationBench() {
     await sql`UPDATE partman.part_config SET retention = '730 days', retention_keep_table = false
               WHERE parent_table = 'public.audit_logs'`.execute(partman.db);
 
+    // 0. The writer alone: its worst latency on this machine with no maintenance running.
+    const idle = await withWriter(ours.url, () => new Promise((resolve) => setTimeout(resolve, 2000)));
     // 1. The nightly run: one new month per table (premake 4), audit months past retention dropped.
     const oursRun = await withWriter(ours.url, () => rotateOurs(ours, 4));
+    const estimateRun = await withWriter(estimate.url, () =>
+      rotateOurs(estimate, 4, { ...AUDIT_ENV, AUDIT_EXACT_DROP_COUNTS: 'false' }),
+    );
     const partmanRun = await withWriter(partman.url, () => partmanMaintenance(partman, 4));
     // 2. Right after: nothing to do.
     const oursAgain = await timed(() => rotateOurs(ours, 4));
@@ -153,6 +164,9 @@ async function rotationBench() {
       ourMs: round(oursRun.ms),
       partmanMs: round(partmanRun.ms),
       ratioOursToPartman: round(oursRun.ms / partmanRun.ms, 3),
+      ourMsEstimatedCounts: round(estimateRun.ms),
+      ratioEstimatedCountsToPartman: round(estimateRun.ms / partmanRun.ms, 3),
+      worstInsertMsIdle: round(idle.worstInsertMs),
       auditMonthsDropped: retired,
       monthsCreated:
         (oursRun.value.tables.attendance?.created.length ?? 0) +
@@ -177,6 +191,7 @@ async function rotationBench() {
   } finally {
     await ours.close();
     await partman.close();
+    await estimate.close();
   }
 }
 
@@ -216,6 +231,7 @@ async function cleanupBench() {
     const expired = await sql<{ n: number }>`
       SELECT count(*) AS n FROM audit_logs WHERE created_at < now() - interval '2 years'`.execute(ours.db);
     const cleanupCtx = () => benchContext(ours.db, ours.url, AUDIT_ENV);
+    const idle = await withWriter(ours.url, () => new Promise((resolve) => setTimeout(resolve, 2000)));
     const oursRun = await withWriter(ours.url, () =>
       auditCleanup.run(parsePayload(auditCleanup, {}), cleanupCtx()),
     );
@@ -252,6 +268,7 @@ async function cleanupBench() {
       partitionsDropped: oursRun.value.fastPath.partitionsDropped.length,
       rowsInDroppedPartitions: oursRun.value.fastPath.rows,
       rowsDeletedInBatches: oursRun.value.auditRowsDeleted,
+      worstInsertMsIdle: round(idle.worstInsertMs),
       worstInsertMsDuringOurs: round(oursRun.worstInsertMs),
       worstInsertMsDuringBaseline: round(baselineRun.worstInsertMs),
       batchedPath: {

@@ -45,7 +45,7 @@ const schema = z.object({
   EMAIL_DELIVERY_RETENTION_DAYS: int(1, 3650).default(400),
   // partitions and audit retention (issue 5)
   PARTITION_PREMAKE_MONTHS: int(1, 24).default(3),
-  PARTITION_LOCK_TIMEOUT_MS: int(10, 60_000).default(100),
+  PARTITION_LOCK_TIMEOUT_MS: int(10, 60_000).default(50),
   PARTITION_LOCK_ATTEMPTS: int(1, 20).default(5),
   PARTITION_RETRY_BACKOFF_MS: int(10, 600_000).default(500),
   PARTITION_RETRY_DELAY_MINUTES: int(1, 1440).default(30),

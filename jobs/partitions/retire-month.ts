@@ -55,6 +55,8 @@ export async function describeDetached(
     clock: Clock;
     /** false: planner estimates (no scan) where statistics cover the month; see AUDIT_EXACT_DROP_COUNTS. */
     exactCounts: boolean;
+    /** Exact counts already taken for several months in one query (countRowsByTenant). */
+    counted?: Map<string, Record<string, number>>;
   },
 ): Promise<RetiredMonth> {
   const { table, partition } = options;
@@ -83,16 +85,37 @@ export async function describeDetached(
       const rows = Object.values(estimated).reduce((sum, count) => sum + count, 0);
       return { name: partition.name, rows, rowsByTenant: estimated, estimated: true };
     }
-    const counts = await sql<{ tenant_id: string; rows: number }>`
-      SELECT tenant_id::text AS tenant_id, count(*) AS rows FROM ${sql.table(partition.name)} GROUP BY 1`.execute(
-      conn,
-    );
-    rowsByTenant = Object.fromEntries(counts.rows.map((row) => [row.tenant_id, row.rows]));
+    rowsByTenant =
+      options.counted?.get(partition.name) ??
+      (await countRowsByTenant(conn, [partition.name])).get(partition.name)!;
   }
   const rows = Object.values(rowsByTenant).reduce((sum, count) => sum + count, 0);
   return archive
     ? { name: partition.name, rows, rowsByTenant, archive }
     : { name: partition.name, rows, rowsByTenant };
+}
+
+/** Exact per-tenant row counts of several detached months in one scan-per-month query. */
+export async function countRowsByTenant(
+  conn: Db,
+  partitions: string[],
+): Promise<Map<string, Record<string, number>>> {
+  const counted = new Map<string, Record<string, number>>(partitions.map((name) => [name, {}]));
+  if (partitions.length === 0) return counted;
+  const union = partitions
+    .map((name) => `SELECT ${quoteLiteral(name)} AS part, tenant_id FROM ${quoteIdent(name)}`)
+    .join(' UNION ALL ');
+  const { rows } = await sql
+    .raw<{ part: string; tenant_id: string; rows: number }>(
+      `SELECT part, tenant_id::text AS tenant_id, count(*) AS rows FROM (${union}) months GROUP BY 1, 2`,
+    )
+    .execute(conn);
+  for (const row of rows) counted.get(row.part)![row.tenant_id] = row.rows;
+  return counted;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /**

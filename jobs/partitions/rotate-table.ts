@@ -12,7 +12,13 @@ import type { FileStorage } from '../../core/storage.js';
 import { attachMonth } from './attach-month.js';
 import { columnsOf, listPartitions, type MonthlyPartition, monthsInDefault } from './catalog.js';
 import type { ShortLockOptions } from './locks.js';
-import { describeDetached, detachMonth, dropDetached, type RetiredMonth } from './retire-month.js';
+import {
+  countRowsByTenant,
+  describeDetached,
+  detachMonth,
+  dropDetached,
+  type RetiredMonth,
+} from './retire-month.js';
 
 export interface TableRotationSettings {
   premakeMonths: number;
@@ -156,6 +162,14 @@ export async function retireExpired(
   }
   // Months detached above (or by an interrupted run) are archived or counted, then dropped together.
   const retired: RetiredMonth[] = [];
+  const exactCounts = settings.exactCounts ?? true;
+  const counted =
+    exactCounts && !settings.archive
+      ? await countRowsByTenant(
+          conn,
+          detached.map((partition) => partition.name),
+        )
+      : undefined;
   for (const partition of detached) {
     retired.push(
       await describeDetached(conn, {
@@ -164,7 +178,8 @@ export async function retireExpired(
         columns,
         archive: settings.archive,
         clock: deps.clock,
-        exactCounts: settings.exactCounts ?? true,
+        exactCounts,
+        counted,
       }),
     );
   }
