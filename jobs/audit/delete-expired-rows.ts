@@ -17,23 +17,30 @@ export async function deleteExpiredAuditRows(
   },
 ): Promise<{ deleted: number; complete: boolean }> {
   let deleted = 0;
+  // Keyset walk: each batch starts where the last one ended, so it never re-reads the index
+  // entries of rows already deleted (they stay in the index until VACUUM, and rescanning them
+  // from the start every batch would make the loop quadratic).
+  let from: Date | string = '-infinity';
   for (;;) {
     if (options.signal.aborted) return { deleted, complete: false };
-    // The (tenant_id, created_at) index finds the batch; created_at < cutoff on the outer DELETE
-    // lets PostgreSQL prune every newer partition.
-    const { rows } = await sql<{ n: number }>`
-      WITH gone AS (
-        DELETE FROM audit_logs
-        WHERE created_at < ${options.cutoff}
-          AND (id, created_at) IN (
-            SELECT id, created_at FROM audit_logs
-            WHERE tenant_id = ${options.tenantId} AND created_at < ${options.cutoff}
-            LIMIT ${options.batchSize})
-        RETURNING 1)
-      SELECT count(*) AS n FROM gone`.execute(db);
+    // The (tenant_id, created_at) index finds the batch in order; the same range on the outer
+    // DELETE lets PostgreSQL prune every partition outside it.
+    const { rows } = await sql<{ n: number; last: Date | null }>`
+      WITH doomed AS (
+        SELECT id, created_at FROM audit_logs
+        WHERE tenant_id = ${options.tenantId} AND created_at >= ${from}::timestamptz AND created_at < ${options.cutoff}
+        ORDER BY created_at
+        LIMIT ${options.batchSize}),
+      gone AS (
+        DELETE FROM audit_logs a USING doomed d
+        WHERE a.id = d.id AND a.created_at = d.created_at
+          AND a.created_at >= ${from}::timestamptz AND a.created_at < ${options.cutoff}
+        RETURNING a.created_at)
+      SELECT count(*) AS n, max(created_at) AS last FROM gone`.execute(db);
     const batch = rows[0]?.n ?? 0;
     deleted += batch;
     if (batch > 0) await options.onBatch?.(batch);
-    if (batch < options.batchSize) return { deleted, complete: true };
+    if (batch < options.batchSize || !rows[0]?.last) return { deleted, complete: true };
+    from = rows[0].last;
   }
 }
