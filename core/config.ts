@@ -88,6 +88,20 @@ const schema = z.object({
   INVOICE_RECONCILIATION_MAX_LISTED: int(0, 100_000).default(200),
   // An all-tenant run reconciles this many schools per transaction (one scan serves them all).
   INVOICE_RECONCILIATION_TENANTS_PER_TRANSACTION: int(1, 10_000).default(50),
+  // partitions and audit retention (issue 5)
+  PARTITION_PREMAKE_MONTHS: int(1, 24).default(3),
+  PARTITION_LOCK_TIMEOUT_MS: int(10, 60_000).default(50),
+  PARTITION_LOCK_ATTEMPTS: int(1, 20).default(5),
+  PARTITION_RETRY_BACKOFF_MS: int(10, 600_000).default(500),
+  PARTITION_RETRY_DELAY_MINUTES: int(1, 1440).default(30),
+  PARTITION_MOVE_BATCH_SIZE: int(100, 1_000_000).default(10_000),
+  PARTITION_ARCHIVE: z.enum(['none', 'csv-gzip']).default('none'),
+  PARTITION_ARCHIVE_DIR: z.string().min(1).optional(),
+  ATTENDANCE_RETENTION_MONTHS: int(12, 1200).optional(),
+  AUDIT_RETENTION_DAYS: int(1, 36_500).default(730),
+  AUDIT_RETENTION_MAX_DAYS: int(31, 36_500).default(3650),
+  AUDIT_DELETE_BATCH_SIZE: int(100, 100_000).default(5000),
+  AUDIT_EXACT_DROP_COUNTS: z.enum(['true', 'false']).default('true'),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -63,6 +63,6 @@ describe('migrations', () => {
       database.db,
     );
     await expect(assertSchemaCurrent(database.db)).rejects.toThrow(/newer than the code/);
-    await expect(migrateToLatest(database.db)).rejects.toThrow(/newer than this code/);
+    await expect(migrateToLatest(database.db)).rejects.toThrow(/migrated by another version of this code/);
   });
 });

@@ -1,0 +1,299 @@
+// Benchmark (issue 5): partition rotation against pg_partman's run_maintenance() on identical
+// copies of one database, and audit cleanup against seed 003's cleanup_old_audit_logs() (one
+// DELETE), each with a concurrent writer recording its worst insert latency.
+//   npm run bench:partitions            # default size, a few minutes
+//   npm run bench:partitions -- --full  # 5 million expired audit rows, larger schools
+// Needs the pg_partman extension files (Debian: postgresql-15-partman); benchmark only.
+import { sql } from 'kysely';
+import { createDatabase } from '../core/db.js';
+import { silentLogger } from '../core/logger.js';
+import { addMonths, ensureMonthlyPartitions, monthStart } from '../core/partitions.js';
+import { auditCleanup } from '../jobs/audit-cleanup.js';
+import { parsePayload } from '../jobs/define-job.js';
+import { partitionRotation } from '../jobs/partition-rotation.js';
+import { generateSchoolData } from '../seed/generate.js';
+import { benchDatabaseUrl, freshBenchDatabase, report, round, timed } from './lib.js';
+import { benchContext, copyDatabase, longReport, startWriter } from './partitions-support.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const full = process.argv.includes('--full');
+const size = {
+  tenants: 2,
+  students: full ? 2000 : 300,
+  auditRowsPerTenant: full ? 1_000_000 : 100_000,
+  expiredAuditRows: full ? 5_000_000 : 1_000_000,
+};
+const now = new Date();
+const AUDIT_ENV = { AUDIT_RETENTION_DAYS: '730' };
+
+function open(name: string) {
+  const url = benchDatabaseUrl(name);
+  return { url, ...createDatabase(url, { log: silentLogger, max: 4 }) };
+}
+
+async function rotateOurs(
+  db: ReturnType<typeof open>,
+  premakeMonths: number,
+  env: Record<string, string> = AUDIT_ENV,
+) {
+  const ctx = benchContext(db.db, db.url, env);
+  return partitionRotation.run(parsePayload(partitionRotation, { premakeMonths }), ctx);
+}
+
+async function partmanMaintenance(db: ReturnType<typeof open>, premake: number): Promise<string | null> {
+  await sql`UPDATE partman.part_config SET premake = ${premake}`.execute(db.db);
+  try {
+    await sql`SELECT partman.run_maintenance(p_jobmon := false)`.execute(db.db);
+    return null;
+  } catch (error) {
+    return (error as Error).message.split('\n')[0]!;
+  }
+}
+
+/** Run `work` while a writer inserts; returns the work's time and the writer's worst latency. */
+async function withWriter<T>(url: string, work: () => Promise<T>) {
+  const writer = await startWriter(url);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const run = await timed(work);
+  const written = await writer.stop();
+  return { ms: run.ms, value: run.value, worstInsertMs: written.worstMs, inserts: written.inserts };
+}
+
+async function rotationBench() {
+  // One school database: 30 months of audit logs and 12 months of attendance, partitions up to
+  // three months ahead; then an identical copy handed to pg_partman.
+  const seeded = await freshBenchDatabase('partitions_ours');
+  const seedToday = addMonths(monthStart(now), -1);
+  await generateSchoolData(seeded.db, {
+    seed: 5,
+    tenants: size.tenants,
+    students: size.students,
+    days: 250,
+    auditRows: size.auditRowsPerTenant,
+    today: seedToday.toISOString().slice(0, 10),
+  });
+  await ensureMonthlyPartitions(seeded.db, 'attendance', seedToday, addMonths(monthStart(now), 3));
+  await ensureMonthlyPartitions(seeded.db, 'audit_logs', seedToday, addMonths(monthStart(now), 3));
+  await sql`VACUUM ANALYZE`.execute(seeded.db);
+  const oldest = await sql<{ audit: string; attendance: string }>`
+    SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-01') AS audit,
+           to_char(min(attendance_date), 'YYYY-MM-01') AS attendance
+    FROM (SELECT min(created_at) AS created_at FROM audit_logs) a, (SELECT min(attendance_date) AS attendance_date FROM attendance) b`.execute(
+    seeded.db,
+  );
+  await seeded.close();
+  await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_partman');
+  // Kept untouched, for profiling a run by hand; and a copy for counting from statistics.
+  await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_pristine');
+  await copyDatabase(ADMIN_URL, 'bench_partitions_ours', 'bench_partitions_estimate');
+
+  const ours = open('bench_partitions_ours');
+  const partman = open('bench_partitions_partman');
+  const estimate = open('bench_partitions_estimate');
+  try {
+    // pg_partman: same partitions (it adopts ours by name), its own default partitions, monthly,
+    // same premake, audit retention 730 days with the tables dropped, attendance kept.
+    for (const table of ['attendance', 'audit_logs']) {
+      await sql
+        .raw(`ALTER TABLE ${table} DETACH PARTITION ${table}_default; DROP TABLE ${table}_default`)
+        .execute(partman.db);
+    }
+    await sql`CREATE SCHEMA partman`.execute(partman.db);
+    await sql`CREATE EXTENSION pg_partman SCHEMA partman`.execute(partman.db);
+    await sql`SELECT partman.create_parent('public.audit_logs', 'created_at', 'native', 'monthly', p_premake := 3,
+                p_start_partition := ${oldest.rows[0]!.audit}, p_jobmon := false)`.execute(partman.db);
+    await sql`SELECT partman.create_parent('public.attendance', 'attendance_date', 'native', 'monthly', p_premake := 3,
+                p_start_partition := ${oldest.rows[0]!.attendance}, p_jobmon := false)`.execute(partman.db);
+    // create_parent returns before creating the default partition when every month already exists
+    // (pg_partman 4.7.2 adopting a set); give it back so both copies match.
+    for (const table of ['attendance', 'audit_logs']) {
+      await sql
+        .raw(`CREATE TABLE IF NOT EXISTS ${table}_default PARTITION OF ${table} DEFAULT`)
+        .execute(partman.db);
+    }
+    await sql`UPDATE partman.part_config SET infinite_time_partitions = true`.execute(partman.db);
+    await sql`UPDATE partman.part_config SET retention = '730 days', retention_keep_table = false
+              WHERE parent_table = 'public.audit_logs'`.execute(partman.db);
+
+    // 0. The writer alone: its worst latency on this machine with no maintenance running.
+    const idle = await withWriter(ours.url, () => new Promise((resolve) => setTimeout(resolve, 2000)));
+    // 1. The nightly run: one new month per table (premake 4), audit months past retention dropped.
+    const oursRun = await withWriter(ours.url, () => rotateOurs(ours, 4));
+    const estimateRun = await withWriter(estimate.url, () =>
+      rotateOurs(estimate, 4, { ...AUDIT_ENV, AUDIT_EXACT_DROP_COUNTS: 'false' }),
+    );
+    const partmanRun = await withWriter(partman.url, () => partmanMaintenance(partman, 4));
+    // 2. Right after: nothing to do.
+    const oursAgain = await timed(() => rotateOurs(ours, 4));
+    const partmanAgain = await timed(() => partmanMaintenance(partman, 4));
+    // 3. A row with a date nobody expected sits in the default partition of a month that is now
+    // due (eight months ahead: no partition exists for it in either copy).
+    const stray = addMonths(monthStart(now), 8).toISOString();
+    for (const db of [ours, partman]) {
+      await sql`INSERT INTO audit_logs (tenant_id, created_at, action, resource_type)
+                SELECT id, ${stray}::timestamptz + interval '1 day', 'update', 'stray' FROM tenants`.execute(
+        db.db,
+      );
+    }
+    const oursStray = await rotateOurs(ours, 8);
+    const partmanStray = await partmanMaintenance(partman, 8);
+    // pg_partman stays stuck on that row until someone moves it by hand; do so, and catch up.
+    await sql`DELETE FROM audit_logs_default WHERE resource_type = 'stray'`.execute(partman.db);
+    const partmanAfterFix = await partmanMaintenance(partman, 8);
+    // 4. A long report (5 s) reads audit_logs while retention is shortened by a month, so a month
+    // must be detached (ACCESS EXCLUSIVE on the parent) while the report holds it.
+    await sql`UPDATE partman.part_config SET retention = '700 days' WHERE parent_table = 'public.audit_logs'`.execute(
+      partman.db,
+    );
+    const oursBlocked = await (async () => {
+      const report = await longReport(ours.url, 5000);
+      const run = await withWriter(ours.url, () => rotateOurs(ours, 8, { AUDIT_RETENTION_DAYS: '700' }));
+      await report.done;
+      return run;
+    })();
+    const partmanBlocked = await (async () => {
+      const report = await longReport(partman.url, 5000);
+      const run = await withWriter(partman.url, () => partmanMaintenance(partman, 8));
+      await report.done;
+      return run;
+    })();
+
+    const retired = (oursRun.value.tables.audit_logs?.retired ?? []).length;
+    report('partitions.rotation', {
+      size: full ? 'full' : 'default',
+      ourMs: round(oursRun.ms),
+      partmanMs: round(partmanRun.ms),
+      ratioOursToPartman: round(oursRun.ms / partmanRun.ms, 3),
+      ourMsEstimatedCounts: round(estimateRun.ms),
+      ratioEstimatedCountsToPartman: round(estimateRun.ms / partmanRun.ms, 3),
+      worstInsertMsIdle: round(idle.worstInsertMs),
+      auditMonthsDropped: retired,
+      monthsCreated:
+        (oursRun.value.tables.attendance?.created.length ?? 0) +
+        (oursRun.value.tables.audit_logs?.created.length ?? 0),
+      partmanError: partmanRun.value,
+      noOpOurMs: round(oursAgain.ms),
+      noOpPartmanMs: round(partmanAgain.ms),
+      worstInsertMsDuringOurs: round(oursRun.worstInsertMs),
+      worstInsertMsDuringPartman: round(partmanRun.worstInsertMs),
+      strayRowsMovedByOurs: oursStray.rowsMoved,
+      partmanWithStrayRow: partmanStray ?? 'ok',
+      partmanAfterManualFix: partmanAfterFix ?? 'ok',
+      longReport: {
+        ourMs: round(oursBlocked.ms),
+        ourDeferred: oursBlocked.value.deferred.length,
+        ourMonthsDropped: oursBlocked.value.tables.audit_logs?.retired.length ?? 0,
+        worstInsertMsDuringOurs: round(oursBlocked.worstInsertMs),
+        partmanMs: round(partmanBlocked.ms),
+        worstInsertMsDuringPartman: round(partmanBlocked.worstInsertMs),
+      },
+    });
+  } finally {
+    await ours.close();
+    await partman.close();
+    await estimate.close();
+  }
+}
+
+async function cleanupBench() {
+  const seeded = await freshBenchDatabase('cleanup_ours');
+  // Two schools; expired rows spread over the twelve months that ended 25 months ago, recent rows
+  // over the last 23 months (one school keeps one year only, for the batched path).
+  await generateSchoolData(seeded.db, {
+    seed: 6,
+    tenants: 2,
+    students: 100,
+    days: 20,
+    auditRows: 0,
+    today: now.toISOString().slice(0, 10),
+  });
+  const first = addMonths(monthStart(now), -37);
+  await ensureMonthlyPartitions(seeded.db, 'audit_logs', first, addMonths(monthStart(now), 3));
+  const recentRows = Math.round(size.expiredAuditRows / 5);
+  await sql`
+    INSERT INTO audit_logs (tenant_id, created_at, action, resource_type, user_agent, new_values)
+    SELECT t.id, ${first}::timestamptz + (g % 365) * interval '1 day' + (g % 86400) * interval '1 second',
+           'update', 'attendance', 'Mozilla/5.0 (school portal)', '{"status": "present"}'
+    FROM generate_series(1, ${size.expiredAuditRows / 2}::int) g, tenants t`.execute(seeded.db);
+  await sql`
+    INSERT INTO audit_logs (tenant_id, created_at, action, resource_type, user_agent, new_values)
+    SELECT t.id, now() - interval '700 days' + (g % 690) * interval '1 day', 'update', 'attendance',
+           'Mozilla/5.0 (school portal)', '{"status": "present"}'
+    FROM generate_series(1, ${recentRows / 2}::int) g, tenants t`.execute(seeded.db);
+  await sql`VACUUM ANALYZE audit_logs`.execute(seeded.db);
+  await seeded.close();
+  await copyDatabase(ADMIN_URL, 'bench_cleanup_ours', 'bench_cleanup_baseline');
+  await copyDatabase(ADMIN_URL, 'bench_cleanup_ours', 'bench_cleanup_estimate');
+  const ours = open('bench_cleanup_ours');
+  const baseline = open('bench_cleanup_baseline');
+  const estimate = open('bench_cleanup_estimate');
+  try {
+    const expired = await sql<{ n: number }>`
+      SELECT count(*) AS n FROM audit_logs WHERE created_at < now() - interval '2 years'`.execute(ours.db);
+    const cleanupCtx = () => benchContext(ours.db, ours.url, AUDIT_ENV);
+    const idle = await withWriter(ours.url, () => new Promise((resolve) => setTimeout(resolve, 2000)));
+    const oursRun = await withWriter(ours.url, () =>
+      auditCleanup.run(parsePayload(auditCleanup, {}), cleanupCtx()),
+    );
+    // The same run counting the dropped months from planner statistics instead of a scan.
+    const estimateRun = await withWriter(estimate.url, () =>
+      auditCleanup.run(
+        parsePayload(auditCleanup, {}),
+        benchContext(estimate.db, estimate.url, { ...AUDIT_ENV, AUDIT_EXACT_DROP_COUNTS: 'false' }),
+      ),
+    );
+    const baselineRun = await withWriter(baseline.url, () =>
+      sql`SELECT cleanup_old_audit_logs()`.execute(baseline.db),
+    );
+    // The DELETE leaves every row behind as a dead tuple; VACUUM is what makes the space reusable,
+    // which dropping partitions does at once. Both end states compared.
+    const baselineVacuum = await timed(() => sql`VACUUM audit_logs`.execute(baseline.db));
+
+    // The batched path: one school shortens its retention to one year.
+    await sql`UPDATE tenants SET settings = '{"audit": {"retentionDays": 365}}'
+              WHERE id = (SELECT id FROM tenants ORDER BY slug LIMIT 1)`.execute(ours.db);
+    const batched = await withWriter(ours.url, () =>
+      auditCleanup.run(parsePayload(auditCleanup, {}), cleanupCtx()),
+    );
+    const single = await withWriter(baseline.url, () =>
+      sql`DELETE FROM audit_logs WHERE tenant_id = (SELECT id FROM tenants ORDER BY slug LIMIT 1)
+            AND created_at < now() - interval '365 days'`.execute(baseline.db),
+    );
+    report('partitions.cleanup', {
+      size: full ? 'full' : 'default',
+      expiredRows: expired.rows[0]!.n,
+      ourMs: round(oursRun.ms),
+      baselineOneDeleteMs: round(baselineRun.ms),
+      speedup: round(baselineRun.ms / oursRun.ms, 1),
+      baselineVacuumMs: round(baselineVacuum.ms),
+      speedupVsDeletePlusVacuum: round((baselineRun.ms + baselineVacuum.ms) / oursRun.ms, 1),
+      speedupEstimatedVsDeletePlusVacuum: round((baselineRun.ms + baselineVacuum.ms) / estimateRun.ms, 1),
+      estimatedCountsMs: round(estimateRun.ms),
+      speedupEstimatedCounts: round(baselineRun.ms / estimateRun.ms, 1),
+      worstInsertMsDuringEstimated: round(estimateRun.worstInsertMs),
+      partitionsDropped: oursRun.value.fastPath.partitionsDropped.length,
+      rowsInDroppedPartitions: oursRun.value.fastPath.rows,
+      rowsDeletedInBatches: oursRun.value.auditRowsDeleted,
+      worstInsertMsIdle: round(idle.worstInsertMs),
+      worstInsertMsDuringOurs: round(oursRun.worstInsertMs),
+      worstInsertMsDuringBaseline: round(baselineRun.worstInsertMs),
+      batchedPath: {
+        rows: batched.value.auditRowsDeleted,
+        ourMs: round(batched.ms),
+        rowsPerSecond: Math.round(batched.value.auditRowsDeleted / (batched.ms / 1000)),
+        oneDeleteMs: round(single.ms),
+        ratioOursToOneDelete: round(batched.ms / single.ms, 2),
+        worstInsertMsDuringOurs: round(batched.worstInsertMs),
+        worstInsertMsDuringOneDelete: round(single.worstInsertMs),
+      },
+    });
+  } finally {
+    await ours.close();
+    await baseline.close();
+    await estimate.close();
+  }
+}
+
+const only = process.env.BENCH_ONLY;
+if (only !== 'cleanup') await rotationBench();
+if (only !== 'rotation') await cleanupBench();

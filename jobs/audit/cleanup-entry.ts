@@ -1,0 +1,55 @@
+// The cleanup's own audit entry, one per tenant: what was removed, how many rows, and the
+// cut-offs, attributed to the engine (actor 'engine:audit-cleanup'), so the deletion itself is
+// auditable. Written with the job's clock; a tenant on legal hold gets an entry saying nothing
+// was removed because of the hold.
+import { sql } from 'kysely';
+import type { Db } from '../../core/db.js';
+import type { TenantRetention } from './retention-policy.js';
+import type { TenantRemovals } from './tally.js';
+
+export const CLEANUP_ACTOR = 'engine:audit-cleanup';
+
+export interface CleanupCutoffs {
+  auditLogs: Date;
+  exports: Date;
+  jobRuns: Date;
+  emailDeliveries: Date;
+}
+
+export async function writeCleanupEntry(
+  db: Db,
+  options: {
+    policy: TenantRetention;
+    removals: TenantRemovals;
+    cutoffs: CleanupCutoffs;
+    at: Date;
+    jobId: string;
+  },
+): Promise<void> {
+  const { policy, removals, cutoffs } = options;
+  const details = {
+    legalHold: policy.legalHold,
+    complete: removals.complete,
+    auditLogs: {
+      retentionDays: policy.retentionDays,
+      cutoff: cutoffs.auditLogs.toISOString(),
+      rowsDeleted: removals.auditRowsDeleted,
+      rowsInDroppedPartitions: removals.auditRowsInDroppedPartitions,
+      droppedCountsEstimated: removals.droppedCountsEstimated,
+      partitionsDropped: removals.partitionsDropped,
+    },
+    exports: { expiredBefore: cutoffs.exports.toISOString(), removed: removals.exportsRemoved },
+    jobRuns: { cutoff: cutoffs.jobRuns.toISOString(), removed: removals.jobRunsRemoved },
+    emailDeliveries: {
+      cutoff: cutoffs.emailDeliveries.toISOString(),
+      removed: removals.emailDeliveriesRemoved,
+    },
+  };
+  await sql`
+    INSERT INTO audit_logs (tenant_id, created_at, actor, action, resource_type, new_values, reason, success)
+    VALUES (${policy.tenantId}, ${options.at}, ${CLEANUP_ACTOR}, 'retention-cleanup', 'audit_logs',
+            ${JSON.stringify(details)}::jsonb,
+            ${policy.legalHold ? 'legal hold: nothing deleted' : `retention policy (job ${options.jobId})`}, true)`.execute(
+    db,
+  );
+}

@@ -1,0 +1,104 @@
+// The engine's own records past their age: expired export files and their rows, old job run
+// records (JOB_RUN_RETENTION_DAYS) and old email-delivery records (EMAIL_DELIVERY_RETENTION_DAYS).
+// Tenants on legal hold keep everything. Batched like the audit rows, each batch its own statement.
+import { sql } from 'kysely';
+import type { Db } from '../../core/db.js';
+import type { FileStorage } from '../../core/storage.js';
+import type { RemovalTally } from './tally.js';
+
+const EXPORT_BATCH = 200;
+
+/**
+ * Files first, then rows: a crash in between leaves a row whose file is gone, which the next run
+ * removes (removing a missing file is a no-op). The reverse order could orphan files forever.
+ * Queued or running exports are never touched, whatever their expiry says.
+ */
+export async function removeExpiredExports(
+  db: Db,
+  storage: FileStorage,
+  options: { now: Date; heldTenants: string[]; tally: RemovalTally; signal: AbortSignal },
+): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    if (options.signal.aborted) return removed;
+    const { rows } = await sql<{ id: string; storage_key: string | null }>`
+      SELECT id, storage_key FROM exports
+      WHERE expires_at < ${options.now} AND status NOT IN ('queued', 'running')
+        AND tenant_id <> ALL (${options.heldTenants}::uuid[])
+      ORDER BY expires_at LIMIT ${EXPORT_BATCH}`.execute(db);
+    if (rows.length === 0) return removed;
+    for (const row of rows) if (row.storage_key) await storage.remove(row.storage_key);
+    const gone = await sql<{ tenant_id: string; n: number }>`
+      WITH gone AS (DELETE FROM exports WHERE id = ANY (${rows.map((r) => r.id)}::uuid[]) RETURNING tenant_id)
+      SELECT tenant_id::text, count(*) AS n FROM gone GROUP BY 1`.execute(db);
+    for (const row of gone.rows) {
+      options.tally.for(row.tenant_id).exportsRemoved += row.n;
+      removed += row.n;
+    }
+    if (rows.length < EXPORT_BATCH) return removed;
+  }
+}
+
+export async function removeOldJobRuns(
+  db: Db,
+  options: {
+    cutoff: Date;
+    heldTenants: string[];
+    batchSize: number;
+    tally: RemovalTally;
+    signal: AbortSignal;
+  },
+): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    if (options.signal.aborted) return removed;
+    const { rows } = await sql<{ tenant_id: string | null; n: number }>`
+      WITH gone AS (
+        DELETE FROM job_runs WHERE id IN (
+          SELECT id FROM job_runs
+          WHERE started_at < ${options.cutoff}
+            AND (tenant_id IS NULL OR tenant_id <> ALL (${options.heldTenants}::uuid[]))
+          LIMIT ${options.batchSize})
+        RETURNING tenant_id)
+      SELECT tenant_id::text, count(*) AS n FROM gone GROUP BY 1`.execute(db);
+    let batch = 0;
+    for (const row of rows) {
+      if (row.tenant_id) options.tally.for(row.tenant_id).jobRunsRemoved += row.n;
+      else options.tally.globalJobRunsRemoved += row.n;
+      batch += row.n;
+    }
+    removed += batch;
+    if (batch < options.batchSize) return removed;
+  }
+}
+
+export async function removeOldEmailDeliveries(
+  db: Db,
+  options: {
+    cutoff: Date;
+    heldTenants: string[];
+    batchSize: number;
+    tally: RemovalTally;
+    signal: AbortSignal;
+  },
+): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    if (options.signal.aborted) return removed;
+    const { rows } = await sql<{ tenant_id: string; n: number }>`
+      WITH gone AS (
+        DELETE FROM email_deliveries WHERE id IN (
+          SELECT id FROM email_deliveries
+          WHERE created_at < ${options.cutoff} AND tenant_id <> ALL (${options.heldTenants}::uuid[])
+          LIMIT ${options.batchSize})
+        RETURNING tenant_id)
+      SELECT tenant_id::text, count(*) AS n FROM gone GROUP BY 1`.execute(db);
+    let batch = 0;
+    for (const row of rows) {
+      options.tally.for(row.tenant_id).emailDeliveriesRemoved += row.n;
+      batch += row.n;
+    }
+    removed += batch;
+    if (batch < options.batchSize) return removed;
+  }
+}
