@@ -43,6 +43,12 @@ const schema = z.object({
   SCHEDULER_GRACE_HOURS: int(0, 72).default(4),
   JOB_RUN_RETENTION_DAYS: int(1, 3650).default(90),
   EMAIL_DELIVERY_RETENTION_DAYS: int(1, 3650).default(400),
+  // rollups (issue 4)
+  // work_mem for the rollup transaction: the full rebuild sorts/hashes a tenant's whole year.
+  ATTENDANCE_ROLLUP_WORK_MEM: z
+    .string()
+    .regex(/^[1-9][0-9]{0,6}(kB|MB|GB)$/, 'must be a PostgreSQL memory size like 64MB')
+    .default('128MB'),
 });
 
 export type Config = z.infer<typeof schema> & {

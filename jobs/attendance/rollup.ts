@@ -1,0 +1,205 @@
+// One tenant's attendance rollup: full (rebuild everything from attendance) or incremental (only
+// the students and months in the dirty set the attendance triggers fill).
+//
+// Concurrency: a session advisory lock per tenant makes a second run of the same tenant skip
+// instead of racing. Dirty entries are claimed (moved to attendance_rollup_claims) in a short
+// transaction of their own, so marks written during the run land in the dirty set for the next
+// run and teachers never wait on the run. All rollup writes of a tenant, and the deletion of the
+// claims they cover, commit in one transaction: a failure leaves the previous figures and the
+// claims in place for the next run.
+import { sql } from 'kysely';
+import type { Db } from '../../core/db.js';
+import type { TenantInfo } from '../../core/tenants.js';
+import { type AttendancePolicy, attendancePolicyFrom } from './policy.js';
+import {
+  refreshChronic,
+  refreshDaily,
+  refreshEnrollments,
+  refreshMonthly,
+  type Written,
+} from './rollup-sql.js';
+
+export interface RollupCounts {
+  monthlyWritten: number;
+  monthlyDeleted: number;
+  dailyWritten: number;
+  dailyDeleted: number;
+  enrollmentsUpdated: number;
+  chronicWritten: number;
+  chronicDeleted: number;
+}
+
+export interface TenantRollupResult {
+  tenantId: string;
+  mode: 'full' | 'incremental' | 'skipped';
+  /** Why a run was full or skipped. */
+  reason?: string;
+  /** Dirty (student, day) entries this run covered. */
+  claimed: number;
+  months: number;
+  counts: RollupCounts;
+  changed: boolean;
+  ms: number;
+}
+
+export interface RollupOptions {
+  full: boolean;
+  /** The tenant's local date, stamped on chronic flags that turn on. */
+  today: string;
+  workMem: string;
+}
+
+const emptyCounts = (): RollupCounts => ({
+  monthlyWritten: 0,
+  monthlyDeleted: 0,
+  dailyWritten: 0,
+  dailyDeleted: 0,
+  enrollmentsUpdated: 0,
+  chronicWritten: 0,
+  chronicDeleted: 0,
+});
+
+// Session lock keys: (class, tenant). The class is fixed; hashtext spreads tenants.
+const LOCK_CLASS = 40_401;
+
+export async function rollupTenant(
+  db: Db,
+  tenant: TenantInfo,
+  options: RollupOptions,
+): Promise<TenantRollupResult> {
+  // Validate the policy before touching anything: a bad setting writes nothing.
+  const policy = attendancePolicyFrom(tenant.settings);
+  const started = Date.now();
+  const counts = emptyCounts();
+  return db.connection().execute(async (conn) => {
+    const { rows } = await sql<{ locked: boolean }>`
+      SELECT pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${tenant.id})) AS locked`.execute(conn);
+    if (!rows[0]?.locked) {
+      return {
+        tenantId: tenant.id,
+        mode: 'skipped' as const,
+        reason: 'another attendance rollup of this tenant is running',
+        claimed: 0,
+        months: 0,
+        counts,
+        changed: false,
+        ms: Date.now() - started,
+      };
+    }
+    try {
+      // Claim: its own short transaction (autocommit), never held while computing.
+      await sql`
+        WITH moved AS (
+          DELETE FROM attendance_rollup_dirty WHERE tenant_id = ${tenant.id}::uuid
+          RETURNING tenant_id, student_id, attendance_date
+        )
+        INSERT INTO attendance_rollup_claims SELECT * FROM moved ON CONFLICT DO NOTHING`.execute(conn);
+      return await conn.transaction().execute(async (trx) => {
+        await sql`SELECT set_config('work_mem', ${options.workMem}, true)`.execute(trx);
+        const { rows: state } = await sql<{ same_policy: boolean }>`
+          SELECT policy = ${JSON.stringify(policy)}::jsonb AS same_policy
+          FROM attendance_rollup_state WHERE tenant_id = ${tenant.id}::uuid`.execute(trx);
+        const reason = options.full
+          ? 'requested'
+          : !state[0]
+            ? 'first run for this tenant'
+            : !state[0].same_policy
+              ? 'the attendance policy changed'
+              : undefined;
+        const { rows: claimRows } = await sql<{ n: number }>`
+          SELECT count(*) AS n FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(
+          trx,
+        );
+        const claimed = Number(claimRows[0]?.n ?? 0);
+        let months = 0;
+        if (reason) {
+          months = await fullRebuild(trx, tenant.id, policy, options.today, counts);
+        } else if (claimed > 0) {
+          months = await incremental(trx, tenant.id, policy, options.today, counts);
+        }
+        await sql`DELETE FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(trx);
+        const changed = Object.values(counts).some((n) => n > 0);
+        await sql`
+          INSERT INTO attendance_rollup_state AS s (tenant_id, policy, last_run_at, last_full_at, last_changed_at)
+          VALUES (${tenant.id}::uuid, ${JSON.stringify(policy)}::jsonb, now(),
+                  CASE WHEN ${reason !== undefined} THEN now() END, CASE WHEN ${changed} THEN now() END)
+          ON CONFLICT (tenant_id) DO UPDATE
+            SET policy = EXCLUDED.policy, last_run_at = EXCLUDED.last_run_at,
+                last_full_at = coalesce(EXCLUDED.last_full_at, s.last_full_at),
+                last_changed_at = coalesce(EXCLUDED.last_changed_at, s.last_changed_at)`.execute(trx);
+        return {
+          tenantId: tenant.id,
+          mode: reason ? ('full' as const) : ('incremental' as const),
+          ...(reason ? { reason } : {}),
+          claimed,
+          months,
+          counts,
+          changed,
+          ms: Date.now() - started,
+        };
+      });
+    } finally {
+      await sql`SELECT pg_advisory_unlock(${LOCK_CLASS}, hashtext(${tenant.id}))`.execute(conn);
+    }
+  });
+}
+
+function add(counts: RollupCounts, kind: 'monthly' | 'daily' | 'chronic', result: Written): void {
+  counts[`${kind}Written`] += result.written;
+  counts[`${kind}Deleted`] += result.deleted;
+}
+
+type Trx = Parameters<typeof refreshMonthly>[0];
+
+async function fullRebuild(
+  trx: Trx,
+  tenantId: string,
+  policy: AttendancePolicy,
+  today: string,
+  counts: RollupCounts,
+): Promise<number> {
+  // Open-ended range: one pass over the tenant's attendance, and every old row outside it is
+  // deleted as stale.
+  const from = '0001-01-01';
+  const to = '9999-12-31';
+  add(counts, 'monthly', await refreshMonthly(trx, tenantId, policy, from, to, null));
+  add(counts, 'daily', await refreshDaily(trx, tenantId, policy, from, to, null));
+  counts.enrollmentsUpdated += await refreshEnrollments(trx, tenantId, policy, null);
+  add(counts, 'chronic', await refreshChronic(trx, tenantId, policy, null, today));
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(DISTINCT month) AS n FROM attendance_monthly WHERE tenant_id = ${tenantId}::uuid`.execute(
+    trx,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+async function incremental(
+  trx: Trx,
+  tenantId: string,
+  policy: AttendancePolicy,
+  today: string,
+  counts: RollupCounts,
+): Promise<number> {
+  // One set-based pass per changed month (a handful: today's, plus any late corrections), each
+  // limited to the students and days that changed in it.
+  const { rows: months } = await sql<{ month: string; last: string; students: string[]; days: string[] }>`
+    SELECT date_trunc('month', attendance_date)::date::text AS month,
+           (date_trunc('month', attendance_date) + interval '1 month - 1 day')::date::text AS last,
+           array_agg(DISTINCT student_id) AS students,
+           array_agg(DISTINCT attendance_date::text) AS days
+    FROM attendance_rollup_claims WHERE tenant_id = ${tenantId}::uuid
+    GROUP BY 1, 2 ORDER BY 1`.execute(trx);
+  for (const month of months) {
+    add(
+      counts,
+      'monthly',
+      await refreshMonthly(trx, tenantId, policy, month.month, month.last, month.students),
+    );
+    const days = [...month.days].sort();
+    add(counts, 'daily', await refreshDaily(trx, tenantId, policy, days[0]!, days.at(-1)!, days));
+  }
+  const students = [...new Set(months.flatMap((m) => m.students))];
+  counts.enrollmentsUpdated += await refreshEnrollments(trx, tenantId, policy, students);
+  add(counts, 'chronic', await refreshChronic(trx, tenantId, policy, students, today));
+  return months.length;
+}
