@@ -17,13 +17,22 @@ export interface Written {
 const students = (ids: readonly string[] | null): RawBuilder<unknown> =>
   ids ? sql`${[...ids]}::uuid[]` : sql`NULL::uuid[]`;
 
+/**
+ * Stage the recomputed rows in a temporary table first: a statement with data-modifying CTEs
+ * never runs in parallel, while CREATE TABLE AS may, and the aggregate is where the time goes.
+ */
+async function stage(trx: Executor, name: string, query: RawBuilder<unknown>): Promise<void> {
+  await sql`CREATE TEMP TABLE ${sql.table(name)} ON COMMIT DROP AS ${query}`.execute(trx);
+  await sql`ANALYZE ${sql.table(name)}`.execute(trx);
+}
+
 async function counts(query: RawBuilder<unknown>, trx: Executor): Promise<Written> {
   const { rows } = await sql<Written>`${query}`.execute(trx);
   return { written: Number(rows[0]?.written ?? 0), deleted: Number(rows[0]?.deleted ?? 0) };
 }
 
 /** Monthly rows for the given students (null = all) over [from, to], whole months. */
-export function refreshMonthly(
+export async function refreshMonthly(
   trx: Executor,
   tenantId: string,
   policy: AttendancePolicy,
@@ -31,9 +40,10 @@ export function refreshMonthly(
   to: string,
   studentIds: readonly string[] | null,
 ): Promise<Written> {
-  return counts(
+  await stage(
+    trx,
+    'rollup_fresh_monthly',
     sql`
-    WITH fresh AS (
       SELECT d.student_id, date_trunc('month', d.attendance_date)::date AS month,
              count(*)::int AS school_days,
              count(*) FILTER (WHERE d.in_membership)::int AS days_in_membership,
@@ -43,8 +53,11 @@ export function refreshMonthly(
              count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
              count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused
       FROM ${attendanceDays(tenantId, from, to, policy, studentIds ?? undefined)} d
-      GROUP BY 1, 2
-    ), written AS (
+      GROUP BY 1, 2`,
+  );
+  const result = await counts(
+    sql`
+    WITH fresh AS (SELECT * FROM rollup_fresh_monthly), written AS (
       INSERT INTO attendance_monthly AS m (tenant_id, student_id, month, school_days, days_in_membership,
                                            days_attended, days_present, days_tardy, days_absent, days_excused)
       SELECT ${tenantId}::uuid, f.* FROM fresh f
@@ -70,10 +83,12 @@ export function refreshMonthly(
     SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM deleted) AS deleted`,
     trx,
   );
+  await sql`DROP TABLE rollup_fresh_monthly`.execute(trx);
+  return result;
 }
 
 /** Per-school daily rows over [from, to], for the given days only (null = every day in range). */
-export function refreshDaily(
+export async function refreshDaily(
   trx: Executor,
   tenantId: string,
   policy: AttendancePolicy,
@@ -82,9 +97,10 @@ export function refreshDaily(
   days: readonly string[] | null,
 ): Promise<Written> {
   const dayList = days ? sql`${[...days]}::date[]` : sql`NULL::date[]`;
-  return counts(
+  await stage(
+    trx,
+    'rollup_fresh_daily',
     sql`
-    WITH fresh AS (
       SELECT d.attendance_date, count(*)::int AS students_marked,
              count(*) FILTER (WHERE d.in_membership)::int AS days_in_membership,
              count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_attended,
@@ -93,8 +109,11 @@ export function refreshDaily(
              count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused
       FROM ${attendanceDays(tenantId, from, to, policy)} d
       WHERE ${dayList} IS NULL OR d.attendance_date = ANY (${dayList})
-      GROUP BY 1
-    ), written AS (
+      GROUP BY 1`,
+  );
+  const result = await counts(
+    sql`
+    WITH fresh AS (SELECT * FROM rollup_fresh_daily), written AS (
       INSERT INTO attendance_daily_school AS s (tenant_id, attendance_date, students_marked, days_in_membership,
                                                 days_attended, days_tardy, days_absent, days_excused, ada)
       SELECT ${tenantId}::uuid, f.*, round(f.days_attended * 100.0 / NULLIF(f.days_in_membership, 0), 2)
@@ -120,6 +139,8 @@ export function refreshDaily(
     SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM deleted) AS deleted`,
     trx,
   );
+  await sql`DROP TABLE rollup_fresh_daily`.execute(trx);
+  return result;
 }
 
 /**
@@ -151,6 +172,9 @@ export async function refreshEnrollments(
     FROM rollup_windows WHERE we < DATE '9999-12-31' AND we < date_trunc('month', we) + interval '1 month - 1 day'`.execute(
     trx,
   );
+  // Temporary tables have no statistics until analysed; the joins below need them.
+  await sql`ANALYZE rollup_windows`.execute(trx);
+  await sql`ANALYZE rollup_edges`.execute(trx);
   await sql`
     CREATE TEMP TABLE rollup_edge_days (id uuid, days_in_membership int, days_attended int, days_present int,
                                         days_tardy int, days_absent int, days_excused int) ON COMMIT DROP`.execute(
@@ -186,23 +210,30 @@ export async function refreshEnrollments(
              s.days_excused - x.days_excused AS days_excused,
              round((s.days_present - x.days_present) * 100.0 / NULLIF(s.total_days - x.total_days, 0), 2) AS rate
       FROM rollup_windows w
+      LEFT JOIN (
+        -- A join and GROUP BY rather than a lookup per window: one pass over the monthly rows.
+        SELECT w2.id, sum(m.days_in_membership)::int AS total_days, sum(m.days_attended)::int AS days_present,
+               sum(m.days_absent)::int AS days_absent, sum(m.days_tardy)::int AS days_tardy,
+               sum(m.days_excused)::int AS days_excused
+        FROM rollup_windows w2
+        JOIN attendance_monthly m ON m.tenant_id = ${tenantId}::uuid AND m.student_id = w2.student_id
+         AND m.month BETWEEN date_trunc('month', w2.ws)::date AND w2.we
+        GROUP BY w2.id
+      ) s0 ON s0.id = w.id
+      LEFT JOIN (
+        SELECT id, sum(days_in_membership) AS days_in_membership, sum(days_attended) AS days_attended,
+               sum(days_absent) AS days_absent, sum(days_tardy) AS days_tardy, sum(days_excused) AS days_excused
+        FROM rollup_edge_days GROUP BY id
+      ) x0 ON x0.id = w.id
       CROSS JOIN LATERAL (
-        SELECT coalesce(sum(m.days_in_membership), 0)::int AS total_days,
-               coalesce(sum(m.days_attended), 0)::int AS days_present,
-               coalesce(sum(m.days_absent), 0)::int AS days_absent,
-               coalesce(sum(m.days_tardy), 0)::int AS days_tardy,
-               coalesce(sum(m.days_excused), 0)::int AS days_excused
-        FROM attendance_monthly m
-        WHERE m.tenant_id = ${tenantId}::uuid AND m.student_id = w.student_id
-          AND m.month BETWEEN date_trunc('month', w.ws) AND w.we
+        SELECT coalesce(s0.total_days, 0) AS total_days, coalesce(s0.days_present, 0) AS days_present,
+               coalesce(s0.days_absent, 0) AS days_absent, coalesce(s0.days_tardy, 0) AS days_tardy,
+               coalesce(s0.days_excused, 0) AS days_excused
       ) s
       CROSS JOIN LATERAL (
-        SELECT coalesce(sum(x.days_in_membership), 0)::int AS total_days,
-               coalesce(sum(x.days_attended), 0)::int AS days_present,
-               coalesce(sum(x.days_absent), 0)::int AS days_absent,
-               coalesce(sum(x.days_tardy), 0)::int AS days_tardy,
-               coalesce(sum(x.days_excused), 0)::int AS days_excused
-        FROM rollup_edge_days x WHERE x.id = w.id
+        SELECT coalesce(x0.days_in_membership, 0)::int AS total_days, coalesce(x0.days_attended, 0)::int AS days_present,
+               coalesce(x0.days_absent, 0)::int AS days_absent, coalesce(x0.days_tardy, 0)::int AS days_tardy,
+               coalesce(x0.days_excused, 0)::int AS days_excused
       ) x
     ) v
     WHERE e.tenant_id = ${tenantId}::uuid AND e.id = v.id
