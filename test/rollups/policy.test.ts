@@ -147,6 +147,27 @@ describe('attendance policy variants', () => {
     }
   });
 
+  it('a drop date mid-month ends the enrollment window there', async () => {
+    const { rows: days } = await sql<{ d: string }>`
+      SELECT DISTINCT attendance_date::text AS d FROM attendance
+      WHERE tenant_id = ${tenant}::uuid AND student_id = ${student}::uuid AND attendance_date >= '2026-03-09' ORDER BY 1`.execute(
+      database.db,
+    );
+    expect(days.length).toBeGreaterThan(2);
+    const dropDate = days[1]!.d;
+    await sql`UPDATE enrollments SET drop_date = ${dropDate}::date, status = 'dropped'
+              WHERE tenant_id = ${tenant}::uuid AND student_id = ${student}::uuid`.execute(database.db);
+    await attendanceRollup.run(
+      parsePayload(attendanceRollup, { tenantId: tenant, full: true }),
+      testJobContext(database.db),
+    );
+    const { rows } = await sql<{ total_days: number }>`
+      SELECT total_days FROM enrollments WHERE tenant_id = ${tenant}::uuid AND student_id = ${student}::uuid`.execute(
+      database.db,
+    );
+    for (const row of rows) expect(row.total_days).toBe(2);
+  });
+
   it('a bad setting is an InputError naming it', () => {
     for (const [attendance, field] of [
       [{ attendedStatuses: ['present', 'sick'] }, 'settings.attendance.attendedStatuses'],
