@@ -22,6 +22,10 @@ CREATE TABLE attendance_monthly (
   days_tardy         integer NOT NULL CHECK (days_tardy >= 0),
   days_absent        integer NOT NULL CHECK (days_absent >= 0),
   days_excused       integer NOT NULL CHECK (days_excused >= 0),
+  -- The last marked day counted. A changed day after it was not counted before, so the nightly
+  -- run can add that day's figures instead of recomputing the month (the common case: today's
+  -- marks); a change on or before it recomputes the student's month.
+  last_day           date NOT NULL,
   computed_at        timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, student_id, month),
   FOREIGN KEY (tenant_id, student_id) REFERENCES students (tenant_id, id) ON DELETE CASCADE

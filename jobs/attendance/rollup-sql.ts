@@ -51,7 +51,8 @@ export async function refreshMonthly(
              count(*) FILTER (WHERE d.day_status = 'present')::int AS days_present,
              count(*) FILTER (WHERE d.day_status = 'tardy')::int AS days_tardy,
              count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
-             count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused
+             count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused,
+             max(d.attendance_date) AS last_day
       FROM ${attendanceDays(tenantId, from, to, policy, studentIds ?? undefined)} d
       GROUP BY 1, 2`,
   );
@@ -59,18 +60,19 @@ export async function refreshMonthly(
     sql`
     WITH fresh AS (SELECT * FROM rollup_fresh_monthly), written AS (
       INSERT INTO attendance_monthly AS m (tenant_id, student_id, month, school_days, days_in_membership,
-                                           days_attended, days_present, days_tardy, days_absent, days_excused)
+                                           days_attended, days_present, days_tardy, days_absent, days_excused,
+                                           last_day)
       SELECT ${tenantId}::uuid, f.* FROM fresh f
       ON CONFLICT (tenant_id, student_id, month) DO UPDATE
         SET school_days = EXCLUDED.school_days, days_in_membership = EXCLUDED.days_in_membership,
             days_attended = EXCLUDED.days_attended, days_present = EXCLUDED.days_present,
             days_tardy = EXCLUDED.days_tardy, days_absent = EXCLUDED.days_absent,
-            days_excused = EXCLUDED.days_excused, computed_at = now()
+            days_excused = EXCLUDED.days_excused, last_day = EXCLUDED.last_day, computed_at = now()
         WHERE (m.school_days, m.days_in_membership, m.days_attended, m.days_present, m.days_tardy,
-               m.days_absent, m.days_excused)
+               m.days_absent, m.days_excused, m.last_day)
               IS DISTINCT FROM
               (EXCLUDED.school_days, EXCLUDED.days_in_membership, EXCLUDED.days_attended, EXCLUDED.days_present,
-               EXCLUDED.days_tardy, EXCLUDED.days_absent, EXCLUDED.days_excused)
+               EXCLUDED.days_tardy, EXCLUDED.days_absent, EXCLUDED.days_excused, EXCLUDED.last_day)
       RETURNING 1
     ), deleted AS (
       DELETE FROM attendance_monthly m
@@ -85,6 +87,59 @@ export async function refreshMonthly(
   );
   await sql`DROP TABLE rollup_fresh_monthly`.execute(trx);
   return result;
+}
+
+/**
+ * Add the figures of newly marked days to the monthly rows, for students whose changed days in
+ * this range all lie after their month's last counted day (so nothing of them was counted
+ * before). Reads only those days' marks: the nightly cost of today's attendance is one day.
+ */
+export async function appendMonthly(
+  trx: Executor,
+  tenantId: string,
+  policy: AttendancePolicy,
+  from: string,
+  to: string,
+  studentIds: readonly string[],
+): Promise<Written> {
+  await stage(
+    trx,
+    'rollup_append_monthly',
+    sql`
+      SELECT d.student_id, date_trunc('month', d.attendance_date)::date AS month,
+             count(*)::int AS school_days,
+             count(*) FILTER (WHERE d.in_membership)::int AS days_in_membership,
+             count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_attended,
+             count(*) FILTER (WHERE d.day_status = 'present')::int AS days_present,
+             count(*) FILTER (WHERE d.day_status = 'tardy')::int AS days_tardy,
+             count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
+             count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused,
+             max(d.attendance_date) AS last_day
+      FROM ${attendanceDays(tenantId, from, to, policy, studentIds)} d
+      JOIN attendance_rollup_claims c
+        ON c.tenant_id = ${tenantId}::uuid AND c.student_id = d.student_id AND c.attendance_date = d.attendance_date
+      GROUP BY 1, 2`,
+  );
+  const { rows } = await sql<{ written: number }>`
+    WITH written AS (
+      INSERT INTO attendance_monthly AS m (tenant_id, student_id, month, school_days, days_in_membership,
+                                           days_attended, days_present, days_tardy, days_absent, days_excused,
+                                           last_day)
+      SELECT ${tenantId}::uuid, a.* FROM rollup_append_monthly a
+      ON CONFLICT (tenant_id, student_id, month) DO UPDATE
+        SET school_days = m.school_days + EXCLUDED.school_days,
+            days_in_membership = m.days_in_membership + EXCLUDED.days_in_membership,
+            days_attended = m.days_attended + EXCLUDED.days_attended,
+            days_present = m.days_present + EXCLUDED.days_present,
+            days_tardy = m.days_tardy + EXCLUDED.days_tardy,
+            days_absent = m.days_absent + EXCLUDED.days_absent,
+            days_excused = m.days_excused + EXCLUDED.days_excused,
+            last_day = greatest(m.last_day, EXCLUDED.last_day), computed_at = now()
+      RETURNING 1
+    )
+    SELECT count(*) AS written FROM written`.execute(trx);
+  await sql`DROP TABLE rollup_append_monthly`.execute(trx);
+  return { written: Number(rows[0]?.written ?? 0), deleted: 0 };
 }
 
 /** Per-school daily rows over [from, to], for the given days only (null = every day in range). */

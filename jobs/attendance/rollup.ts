@@ -12,6 +12,7 @@ import type { Db } from '../../core/db.js';
 import type { TenantInfo } from '../../core/tenants.js';
 import { type AttendancePolicy, attendancePolicyFrom } from './policy.js';
 import {
+  appendMonthly,
   refreshChronic,
   refreshDaily,
   refreshEnrollments,
@@ -180,21 +181,53 @@ async function incremental(
   today: string,
   counts: RollupCounts,
 ): Promise<number> {
-  // One set-based pass per changed month (a handful: today's, plus any late corrections), each
-  // limited to the students and days that changed in it.
-  const { rows: months } = await sql<{ month: string; last: string; students: string[]; days: string[] }>`
-    SELECT date_trunc('month', attendance_date)::date::text AS month,
-           (date_trunc('month', attendance_date) + interval '1 month - 1 day')::date::text AS last,
-           array_agg(DISTINCT student_id) AS students,
-           array_agg(DISTINCT attendance_date::text) AS days
-    FROM attendance_rollup_claims WHERE tenant_id = ${tenantId}::uuid
-    GROUP BY 1, 2 ORDER BY 1`.execute(trx);
+  // One set-based pass per changed month (a handful: today's, plus any late corrections). In each,
+  // a student whose changed days all come after the month's last counted day gets those days
+  // added (the nightly common case); any other student's month is recomputed.
+  const { rows: months } = await sql<{
+    month: string;
+    last: string;
+    students: string[];
+    append: string[] | null;
+    recompute: string[] | null;
+    append_from: string | null;
+    append_to: string | null;
+    days: string[];
+  }>`
+    WITH per_student AS (
+      SELECT date_trunc('month', c.attendance_date)::date AS month, c.student_id,
+             bool_and(m.last_day IS NULL OR c.attendance_date > m.last_day) AS append_only,
+             min(c.attendance_date) AS first_changed, max(c.attendance_date) AS last_changed
+      FROM attendance_rollup_claims c
+      LEFT JOIN attendance_monthly m ON m.tenant_id = c.tenant_id AND m.student_id = c.student_id
+        AND m.month = date_trunc('month', c.attendance_date)::date
+      WHERE c.tenant_id = ${tenantId}::uuid
+      GROUP BY 1, 2
+    )
+    SELECT p.month::text AS month, (p.month + interval '1 month - 1 day')::date::text AS last,
+           array_agg(p.student_id) AS students,
+           array_agg(p.student_id) FILTER (WHERE p.append_only) AS append,
+           array_agg(p.student_id) FILTER (WHERE NOT p.append_only) AS recompute,
+           min(p.first_changed) FILTER (WHERE p.append_only)::text AS append_from,
+           max(p.last_changed) FILTER (WHERE p.append_only)::text AS append_to,
+           (SELECT array_agg(DISTINCT c.attendance_date::text) FROM attendance_rollup_claims c
+            WHERE c.tenant_id = ${tenantId}::uuid AND date_trunc('month', c.attendance_date)::date = p.month) AS days
+    FROM per_student p GROUP BY p.month ORDER BY 1`.execute(trx);
   for (const month of months) {
-    add(
-      counts,
-      'monthly',
-      await refreshMonthly(trx, tenantId, policy, month.month, month.last, month.students),
-    );
+    if (month.recompute) {
+      add(
+        counts,
+        'monthly',
+        await refreshMonthly(trx, tenantId, policy, month.month, month.last, month.recompute),
+      );
+    }
+    if (month.append) {
+      add(
+        counts,
+        'monthly',
+        await appendMonthly(trx, tenantId, policy, month.append_from!, month.append_to!, month.append),
+      );
+    }
     const days = [...month.days].sort();
     add(counts, 'daily', await refreshDaily(trx, tenantId, policy, days[0]!, days.at(-1)!, days));
   }
