@@ -31,6 +31,49 @@ async function counts(query: RawBuilder<unknown>, trx: Executor): Promise<Writte
   return { written: Number(rows[0]?.written ?? 0), deleted: Number(rows[0]?.deleted ?? 0) };
 }
 
+const DAY_COUNTS = sql`
+  count(*)::int AS n,
+  count(*) FILTER (WHERE d.in_membership)::int AS days_in_membership,
+  count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_attended,
+  count(*) FILTER (WHERE d.day_status = 'present')::int AS days_present,
+  count(*) FILTER (WHERE d.day_status = 'tardy')::int AS days_tardy,
+  count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
+  count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused,
+  max(d.attendance_date) AS last_day`;
+
+/**
+ * The full rebuild's one pass: monthly and daily figures from a single scan of attendance_days()
+ * (GROUPING SETS), staged as rollup_fresh_monthly and rollup_fresh_daily for the apply steps.
+ */
+export async function stageFull(trx: Executor, tenantId: string, policy: AttendancePolicy): Promise<void> {
+  await stage(
+    trx,
+    'rollup_fresh_all',
+    sql`
+      SELECT grouping(d.attendance_date) = 1 AS monthly, d.student_id,
+             date_trunc('month', d.attendance_date)::date AS month, d.attendance_date, ${DAY_COUNTS}
+      FROM ${attendanceDays(tenantId, '0001-01-01', '9999-12-31', policy)} d
+      GROUP BY GROUPING SETS ((d.student_id, date_trunc('month', d.attendance_date)::date), (d.attendance_date))`,
+  );
+  await stage(
+    trx,
+    'rollup_fresh_monthly',
+    sql`
+      SELECT student_id, month, n AS school_days, days_in_membership, days_attended, days_present, days_tardy,
+             days_absent, days_excused, last_day
+      FROM rollup_fresh_all WHERE monthly`,
+  );
+  await stage(
+    trx,
+    'rollup_fresh_daily',
+    sql`
+      SELECT attendance_date, n AS students_marked, days_in_membership, days_attended, days_tardy, days_absent,
+             days_excused
+      FROM rollup_fresh_all WHERE NOT monthly`,
+  );
+  await sql`DROP TABLE rollup_fresh_all`.execute(trx);
+}
+
 /** Monthly rows for the given students (null = all) over [from, to], whole months. */
 export async function refreshMonthly(
   trx: Executor,
@@ -56,6 +99,17 @@ export async function refreshMonthly(
       FROM ${attendanceDays(tenantId, from, to, policy, studentIds ?? undefined)} d
       GROUP BY 1, 2`,
   );
+  return applyMonthly(trx, tenantId, from, to, studentIds);
+}
+
+/** Write rollup_fresh_monthly into attendance_monthly: changed rows only, stale rows deleted. */
+export async function applyMonthly(
+  trx: Executor,
+  tenantId: string,
+  from: string,
+  to: string,
+  studentIds: readonly string[] | null,
+): Promise<Written> {
   const result = await counts(
     sql`
     WITH fresh AS (SELECT * FROM rollup_fresh_monthly), written AS (
@@ -166,6 +220,18 @@ export async function refreshDaily(
       WHERE ${dayList} IS NULL OR d.attendance_date = ANY (${dayList})
       GROUP BY 1`,
   );
+  return applyDaily(trx, tenantId, from, to, days);
+}
+
+/** Write rollup_fresh_daily into attendance_daily_school: changed rows only, stale rows deleted. */
+export async function applyDaily(
+  trx: Executor,
+  tenantId: string,
+  from: string,
+  to: string,
+  days: readonly string[] | null,
+): Promise<Written> {
+  const dayList = days ? sql`${[...days]}::date[]` : sql`NULL::date[]`;
   const result = await counts(
     sql`
     WITH fresh AS (SELECT * FROM rollup_fresh_daily), written AS (

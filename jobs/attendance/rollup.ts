@@ -13,10 +13,13 @@ import type { TenantInfo } from '../../core/tenants.js';
 import { type AttendancePolicy, attendancePolicyFrom } from './policy.js';
 import {
   appendMonthly,
+  applyDaily,
+  applyMonthly,
   refreshChronic,
   refreshDaily,
   refreshEnrollments,
   refreshMonthly,
+  stageFull,
   type Written,
 } from './rollup-sql.js';
 
@@ -41,6 +44,8 @@ export interface TenantRollupResult {
   counts: RollupCounts;
   changed: boolean;
   ms: number;
+  /** Milliseconds per step (monthly, daily, enrollments, chronic), to see where the time goes. */
+  stepMs: Record<string, number>;
 }
 
 export interface RollupOptions {
@@ -48,6 +53,15 @@ export interface RollupOptions {
   /** The tenant's local date, stamped on chronic flags that turn on. */
   today: string;
   workMem: string;
+}
+
+async function step<T>(steps: Record<string, number>, name: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await work();
+  } finally {
+    steps[name] = (steps[name] ?? 0) + Date.now() - started;
+  }
 }
 
 const emptyCounts = (): RollupCounts => ({
@@ -72,6 +86,7 @@ export async function rollupTenant(
   const policy = attendancePolicyFrom(tenant.settings);
   const started = Date.now();
   const counts = emptyCounts();
+  const stepMs: Record<string, number> = {};
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`
       SELECT pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${tenant.id})) AS locked`.execute(conn);
@@ -85,6 +100,7 @@ export async function rollupTenant(
         counts,
         changed: false,
         ms: Date.now() - started,
+        stepMs,
       };
     }
     try {
@@ -97,6 +113,9 @@ export async function rollupTenant(
         INSERT INTO attendance_rollup_claims SELECT * FROM moved ON CONFLICT DO NOTHING`.execute(conn);
       return await conn.transaction().execute(async (trx) => {
         await sql`SELECT set_config('work_mem', ${options.workMem}, true)`.execute(trx);
+        // The day rule groups by (student, date), which contains the partition key: aggregating
+        // partition by partition keeps each hash table small.
+        await sql`SET LOCAL enable_partitionwise_aggregate = on`.execute(trx);
         const { rows: state } = await sql<{ same_policy: boolean }>`
           SELECT policy = ${JSON.stringify(policy)}::jsonb AS same_policy
           FROM attendance_rollup_state WHERE tenant_id = ${tenant.id}::uuid`.execute(trx);
@@ -114,9 +133,9 @@ export async function rollupTenant(
         const claimed = Number(claimRows[0]?.n ?? 0);
         let months = 0;
         if (reason) {
-          months = await fullRebuild(trx, tenant.id, policy, options.today, counts);
+          months = await fullRebuild(trx, tenant.id, policy, options.today, counts, stepMs);
         } else if (claimed > 0) {
-          months = await incremental(trx, tenant.id, policy, options.today, counts);
+          months = await incremental(trx, tenant.id, policy, options.today, counts, stepMs);
         }
         await sql`DELETE FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(trx);
         const changed = Object.values(counts).some((n) => n > 0);
@@ -137,6 +156,7 @@ export async function rollupTenant(
           counts,
           changed,
           ms: Date.now() - started,
+          stepMs,
         };
       });
     } finally {
@@ -158,15 +178,23 @@ async function fullRebuild(
   policy: AttendancePolicy,
   today: string,
   counts: RollupCounts,
+  steps: Record<string, number>,
 ): Promise<number> {
   // Open-ended range: one pass over the tenant's attendance, and every old row outside it is
   // deleted as stale.
   const from = '0001-01-01';
   const to = '9999-12-31';
-  add(counts, 'monthly', await refreshMonthly(trx, tenantId, policy, from, to, null));
-  add(counts, 'daily', await refreshDaily(trx, tenantId, policy, from, to, null));
-  counts.enrollmentsUpdated += await refreshEnrollments(trx, tenantId, policy, null);
-  add(counts, 'chronic', await refreshChronic(trx, tenantId, policy, null, today));
+  await step(steps, 'aggregate', () => stageFull(trx, tenantId, policy));
+  add(counts, 'monthly', await step(steps, 'monthly', () => applyMonthly(trx, tenantId, from, to, null)));
+  add(counts, 'daily', await step(steps, 'daily', () => applyDaily(trx, tenantId, from, to, null)));
+  counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
+    refreshEnrollments(trx, tenantId, policy, null),
+  );
+  add(
+    counts,
+    'chronic',
+    await step(steps, 'chronic', () => refreshChronic(trx, tenantId, policy, null, today)),
+  );
   const { rows } = await sql<{ n: number }>`
     SELECT count(DISTINCT month) AS n FROM attendance_monthly WHERE tenant_id = ${tenantId}::uuid`.execute(
     trx,
@@ -180,6 +208,7 @@ async function incremental(
   policy: AttendancePolicy,
   today: string,
   counts: RollupCounts,
+  steps: Record<string, number>,
 ): Promise<number> {
   // One set-based pass per changed month (a handful: today's, plus any late corrections). In each,
   // a student whose changed days all come after the month's last counted day gets those days
@@ -225,14 +254,26 @@ async function incremental(
       add(
         counts,
         'monthly',
-        await appendMonthly(trx, tenantId, policy, month.append_from!, month.append_to!, month.append),
+        await step(steps, 'append', () =>
+          appendMonthly(trx, tenantId, policy, month.append_from!, month.append_to!, month.append!),
+        ),
       );
     }
     const days = [...month.days].sort();
-    add(counts, 'daily', await refreshDaily(trx, tenantId, policy, days[0]!, days.at(-1)!, days));
+    add(
+      counts,
+      'daily',
+      await step(steps, 'daily', () => refreshDaily(trx, tenantId, policy, days[0]!, days.at(-1)!, days)),
+    );
   }
   const students = [...new Set(months.flatMap((m) => m.students))];
-  counts.enrollmentsUpdated += await refreshEnrollments(trx, tenantId, policy, students);
-  add(counts, 'chronic', await refreshChronic(trx, tenantId, policy, students, today));
+  counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
+    refreshEnrollments(trx, tenantId, policy, students),
+  );
+  add(
+    counts,
+    'chronic',
+    await step(steps, 'chronic', () => refreshChronic(trx, tenantId, policy, students, today)),
+  );
   return months.length;
 }
