@@ -34,10 +34,11 @@ export const attendanceRollup = defineJob({
   async run({ tenantId, full }, ctx) {
     // Removed tenants leave dirty entries nobody will claim.
     if (!tenantId) {
-      await sql`
-        DELETE FROM attendance_rollup_dirty d WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = d.tenant_id)`.execute(
-        ctx.db,
-      );
+      for (const table of ['attendance_rollup_dirty', 'attendance_rollup_claims']) {
+        await sql`DELETE FROM ${sql.table(table)} d WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = d.tenant_id)`.execute(
+          ctx.db,
+        );
+      }
     }
     const tenants: TenantInfo[] = tenantId
       ? [await getTenant(ctx.db, tenantId)]

@@ -186,6 +186,9 @@ async function fullRebuild(
   const to = '9999-12-31';
   await step(steps, 'aggregate', () => stageFull(trx, tenantId, policy));
   add(counts, 'monthly', await step(steps, 'monthly', () => applyMonthly(trx, tenantId, from, to, null)));
+  // The enrollment and chronic steps join the monthly rows; plan them on fresh statistics (a
+  // first rebuild fills the table from empty, long before autovacuum would analyse it).
+  await step(steps, 'analyze', () => sql`ANALYZE attendance_monthly`.execute(trx));
   add(counts, 'daily', await step(steps, 'daily', () => applyDaily(trx, tenantId, from, to, null)));
   counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
     refreshEnrollments(trx, tenantId, policy, null),
