@@ -44,7 +44,7 @@ export async function termToDateRates(
   if (!DATE.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`))) {
     throw new InputError(`must be a date as YYYY-MM-DD, got ${JSON.stringify(asOf).slice(0, 40)}`, 'asOf');
   }
-  studentIds.forEach((id, index) => assertUuid(id, `studentIds[${index}]`));
+  for (const [index, id] of studentIds.entries()) assertUuid(id, `studentIds[${index}]`);
   const result = new Map<string, TermToDateRate>();
   if (studentIds.length === 0) return result;
 
