@@ -41,7 +41,7 @@ export async function termToDateRates(
   asOf: string,
 ): Promise<Map<string, TermToDateRate>> {
   assertUuid(tenantId);
-  if (!DATE.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`))) {
+  if (!isCalendarDate(asOf)) {
     throw new InputError(`must be a date as YYYY-MM-DD, got ${JSON.stringify(asOf).slice(0, 40)}`, 'asOf');
   }
   for (const [index, id] of studentIds.entries()) assertUuid(id, `studentIds[${index}]`);
@@ -116,6 +116,13 @@ export async function termToDateRates(
     });
   }
   return result;
+}
+
+function isCalendarDate(value: string): boolean {
+  if (!DATE.test(value)) return false;
+  const parsed = new Date(`${value}T00:00:00Z`);
+  // JavaScript rolls 30 February over into March; a real date survives the round trip.
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === value;
 }
 
 function previousDay(date: string): string {

@@ -104,6 +104,29 @@ describe('attendance rollup', () => {
     for (const rate of rates.values()) expect(rate).toMatchObject({ daysInMembership: 0, rate: null });
   });
 
+  it('term-to-date falls back to the August-July year when no term contains the date', async () => {
+    const { rows } = await sql<{
+      id: string;
+    }>`SELECT id FROM students WHERE tenant_id = ${tenantA}::uuid LIMIT 2`.execute(database.db);
+    const ids = rows.map((r) => r.id);
+    const rates = await withTenant(database.db, tenantA, (trx) =>
+      termToDateRates(trx, tenantA, ids, '2026-07-15'),
+    );
+    const { rows: reference } = await sql<{ membership: number }>`
+      SELECT count(DISTINCT attendance_date)::int AS membership FROM attendance
+      WHERE tenant_id = ${tenantA}::uuid AND student_id = ${ids[0]}::uuid AND attendance_date BETWEEN '2025-08-01' AND '2026-07-15'`.execute(
+      database.db,
+    );
+    expect(rates.get(ids[0]!)).toMatchObject({
+      termStart: '2025-08-01',
+      termEnd: '2026-07-31',
+      daysInMembership: reference[0]!.membership,
+    });
+    await expect(
+      withTenant(database.db, tenantA, (trx) => termToDateRates(trx, tenantA, ids, '2026-02-30')),
+    ).rejects.toBeInstanceOf(InputError);
+  });
+
   it('a second run writes nothing, incremental or full', async () => {
     await setPolicy(tenantA, {});
     await rollup({}); // policy changed for A, first run for B: both full
