@@ -32,6 +32,13 @@ CREATE TABLE attendance_monthly (
 );
 CREATE INDEX attendance_monthly_month_idx ON attendance_monthly (tenant_id, month);
 
+-- The nightly run rewrites these rows in place (today's marks added to the month, enrollment
+-- summaries, chronic figures). None of the rewritten columns is indexed, so with free room on the
+-- page PostgreSQL makes them HOT updates: no index entries, far less WAL. The rollup owns the
+-- enrollment summary columns (sql/0003), hence the setting on enrollments too.
+ALTER TABLE attendance_monthly SET (fillfactor = 80);
+ALTER TABLE enrollments SET (fillfactor = 80);
+
 -- Average daily attendance per school (tenant) and day: attended student-days over student-days
 -- in membership.
 CREATE TABLE attendance_daily_school (
@@ -65,6 +72,7 @@ CREATE TABLE attendance_chronic_absence (
   PRIMARY KEY (tenant_id, student_id, year_start),
   FOREIGN KEY (tenant_id, student_id) REFERENCES students (tenant_id, id) ON DELETE CASCADE
 );
+ALTER TABLE attendance_chronic_absence SET (fillfactor = 80);
 CREATE INDEX attendance_chronic_flagged_idx ON attendance_chronic_absence (tenant_id, year_start) WHERE is_chronic;
 
 -- Per tenant: the policy the rollups were last computed with (a changed policy forces a full
