@@ -156,3 +156,33 @@ END $$;
 
 -- Tenant-scoped readers (digests, exports, the API) read the figures; only the job writes them.
 GRANT SELECT ON attendance_monthly, attendance_daily_school, attendance_chronic_absence TO school_app;
+
+-- An enrollment's window (dates, class, student) decides which days its summary counts, so a
+-- changed window marks the student dirty too: the pair (student, enrollment_date) is enough to
+-- make the next run recompute that student's enrollment summaries. The rollup's own nightly
+-- rewrite of the summary columns changes no window and marks nothing.
+CREATE FUNCTION enrollments_mark_dirty() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO attendance_rollup_dirty (tenant_id, student_id, attendance_date)
+    SELECT DISTINCT n.tenant_id, n.student_id, n.enrollment_date FROM new_rows n
+    ON CONFLICT DO NOTHING;
+  ELSE
+    INSERT INTO attendance_rollup_dirty (tenant_id, student_id, attendance_date)
+    SELECT DISTINCT x.tenant_id, x.student_id, x.enrollment_date
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    CROSS JOIN LATERAL (VALUES (n.tenant_id, n.student_id, n.enrollment_date),
+                               (o.tenant_id, o.student_id, o.enrollment_date)) AS x(tenant_id, student_id, enrollment_date)
+    WHERE (o.student_id, o.class_id, o.enrollment_date, o.drop_date)
+          IS DISTINCT FROM (n.student_id, n.class_id, n.enrollment_date, n.drop_date)
+    ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER enrollments_dirty_insert AFTER INSERT ON enrollments
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION enrollments_mark_dirty();
+CREATE TRIGGER enrollments_dirty_update AFTER UPDATE ON enrollments
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION enrollments_mark_dirty();

@@ -157,10 +157,13 @@ describe('attendance policy variants', () => {
     const dropDate = days[1]!.d;
     await sql`UPDATE enrollments SET drop_date = ${dropDate}::date, status = 'dropped'
               WHERE tenant_id = ${tenant}::uuid AND student_id = ${student}::uuid`.execute(database.db);
-    await attendanceRollup.run(
-      parsePayload(attendanceRollup, { tenantId: tenant, full: true }),
+    // Incremental: the changed window marks the student dirty by itself.
+    const result = await attendanceRollup.run(
+      parsePayload(attendanceRollup, { tenantId: tenant }),
       testJobContext(database.db),
     );
+    expect(result.tenants[0]).toMatchObject({ mode: 'incremental' });
+    expect(result.tenants[0]!.counts.enrollmentsUpdated).toBeGreaterThan(0);
     const { rows } = await sql<{ total_days: number }>`
       SELECT total_days FROM enrollments WHERE tenant_id = ${tenant}::uuid AND student_id = ${student}::uuid`.execute(
       database.db,
