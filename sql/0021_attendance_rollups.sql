@@ -170,13 +170,18 @@ BEGIN
     SELECT DISTINCT n.tenant_id, n.student_id, n.enrollment_date FROM new_rows n
     ON CONFLICT DO NOTHING;
   ELSE
+    -- Rows whose window did not change appear once among the old rows and once among the new
+    -- and cancel out. Grouping, not a join: transition tables have no statistics or indexes, and
+    -- a nested loop over the nightly rewrite of every enrollment would be quadratic.
     INSERT INTO attendance_rollup_dirty (tenant_id, student_id, attendance_date)
     SELECT DISTINCT x.tenant_id, x.student_id, x.enrollment_date
-    FROM new_rows n JOIN old_rows o ON o.id = n.id
-    CROSS JOIN LATERAL (VALUES (n.tenant_id, n.student_id, n.enrollment_date),
-                               (o.tenant_id, o.student_id, o.enrollment_date)) AS x(tenant_id, student_id, enrollment_date)
-    WHERE (o.student_id, o.class_id, o.enrollment_date, o.drop_date)
-          IS DISTINCT FROM (n.student_id, n.class_id, n.enrollment_date, n.drop_date)
+    FROM (
+      SELECT id, tenant_id, student_id, class_id, enrollment_date, drop_date, 1 AS side FROM new_rows
+      UNION ALL
+      SELECT id, tenant_id, student_id, class_id, enrollment_date, drop_date, -1 FROM old_rows
+    ) x
+    GROUP BY x.id, x.tenant_id, x.student_id, x.class_id, x.enrollment_date, x.drop_date
+    HAVING sum(x.side) <> 0
     ON CONFLICT DO NOTHING;
   END IF;
   RETURN NULL;
