@@ -102,6 +102,12 @@ const schema = z.object({
   AUDIT_RETENTION_MAX_DAYS: int(31, 36_500).default(3650),
   AUDIT_DELETE_BATCH_SIZE: int(100, 100_000).default(5000),
   AUDIT_EXACT_DROP_COUNTS: z.enum(['true', 'false']).default('true'),
+  // rollups (issue 4)
+  // work_mem for the rollup transaction: the full rebuild sorts/hashes a tenant's whole year.
+  ATTENDANCE_ROLLUP_WORK_MEM: z
+    .string()
+    .regex(/^[1-9][0-9]{0,6}(kB|MB|GB)$/, 'must be a PostgreSQL memory size like 64MB')
+    .default('128MB'),
 });
 
 export type Config = z.infer<typeof schema> & {
