@@ -101,6 +101,12 @@ describe('security', () => {
       },
     });
     expect(ok.status).toBe(200);
+    // The board shows the job (not vacuous) but not the person in its data or return value.
+    const board = await ok.text();
+    expect(board).toContain('"guardian"');
+    expect(board).toContain('[redacted]');
+    const onBoard = Object.entries(person).filter(([, value]) => board.includes(value));
+    expect(onBoard.map(([name]) => name)).toEqual([]);
     await engine.waitFor(/notifying guardian/);
     expect(await engine.kill('SIGTERM')).toBe(0);
 
