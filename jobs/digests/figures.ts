@@ -4,9 +4,9 @@
 // period, and where the child stands against the chronic-absence threshold.
 import { sql } from 'kysely';
 import type { TenantTransaction } from '../../core/tenant-scope.js';
+import { termToDateRates } from '../attendance/figures.js';
 import { type AttendancePolicy, attendanceDays } from '../attendance/policy.js';
 import { addDays } from './period.js';
-import { type TermToDateRate, termToDateRatesAt } from './term-rate.js';
 
 export interface AbsenceDay {
   date: string;
@@ -135,20 +135,18 @@ export async function guardianChildFigures(
   }
 
   const ids = [...byStudent.keys()];
-  // At merge, termToDateRates from the rollups (issue 4) can serve here, called once per date.
-  const [now, before] = (await termToDateRatesAt(trx, tenantId, ids, [
-    period.to,
-    addDays(period.from, -1),
-  ])) as [Map<string, TermToDateRate>, Map<string, TermToDateRate>];
+  // Term to date from the rollups (whole months) plus the partial edge months read live.
+  const now = await termToDateRates(trx, tenantId, ids, period.to);
+  const before = await termToDateRates(trx, tenantId, ids, addDays(period.from, -1));
   for (const child of byStudent.values()) {
     const current = now.get(child.studentId)!;
     const previous = before.get(child.studentId);
     child.termStart = current.termStart;
     child.daysInMembership = current.daysInMembership;
-    child.termRate = current.rate;
+    child.termRate = current.rate === null ? null : Number(current.rate);
     // A change is only meaningful within one term; the first digest of a term shows none.
     if (current.rate !== null && previous?.rate != null && previous.termStart === current.termStart) {
-      child.rateChange = Math.round((current.rate - previous.rate) * 100) / 100;
+      child.rateChange = Math.round((Number(current.rate) - Number(previous.rate)) * 100) / 100;
     }
     if (current.daysInMembership > 0) {
       const missed = current.daysInMembership - current.daysAttended;
