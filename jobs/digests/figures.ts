@@ -67,7 +67,11 @@ export function chronicStanding(
   return null;
 }
 
-/** One guardian's children with school days in [from, to], ordered by first name. Empty: send nothing. */
+/**
+ * One guardian's children with school days in [from, to], ordered by first name. Empty: send
+ * nothing. For send jobs planned without figures in their payload (queued before planning carried
+ * them); planning uses childFigures for the whole tenant at once.
+ */
 export async function guardianChildFigures(
   trx: TenantTransaction,
   tenantId: string,
@@ -81,7 +85,32 @@ export async function guardianChildFigures(
     WHERE sg.tenant_id = ${tenantId} AND sg.guardian_id = ${guardianId}`.execute(trx);
   const studentIds = links.map((link) => link.student_id);
   if (studentIds.length === 0) return [];
+  return childrenOf(await childFigures(trx, tenantId, period, rules, studentIds), studentIds);
+}
 
+/** The figures of these students that had school days, in the order the email lists them. */
+export function childrenOf(
+  figures: Map<string, ChildFigures>,
+  studentIds: readonly string[],
+): ChildFigures[] {
+  return studentIds
+    .flatMap((id) => figures.get(id) ?? [])
+    .sort((a, b) => a.firstName.localeCompare(b.firstName) || a.studentId.localeCompare(b.studentId));
+}
+
+/**
+ * Every student with school days in [from, to] (all of the tenant's, or just `studentIds`), with
+ * their figures: one scan of the period's attendance and two term-to-date reads from the rollups
+ * (at the period's end and the day before it started), whatever the number of students.
+ */
+export async function childFigures(
+  trx: TenantTransaction,
+  tenantId: string,
+  period: { from: string; to: string },
+  rules: DigestRules,
+  studentIds?: readonly string[],
+): Promise<Map<string, ChildFigures>> {
+  const onlyThese = studentIds ? sql`AND a.student_id = ANY (${[...studentIds]}::uuid[])` : sql``;
   // The reason shown for a missed day is the first one recorded on a missed mark that day (the
   // whole-day mark, period 0, sorts first). A join bounded by the period, not a correlated
   // subquery: the planner then prunes attendance to the period's partitions.
@@ -89,17 +118,16 @@ export async function guardianChildFigures(
     SELECT d.student_id, s.first_name, s.preferred_name, s.last_name, d.attendance_date, d.day_status,
            CASE WHEN d.day_status IN ('absent', 'excused') THEN r.reason END AS reason
     FROM ${attendanceDays(tenantId, period.from, period.to, rules.policy, studentIds)} d
-    JOIN students s ON s.tenant_id = ${tenantId} AND s.id = d.student_id
+    JOIN students s ON s.tenant_id = ${tenantId} AND s.id = d.student_id AND s.deleted_at IS NULL
     LEFT JOIN (
       SELECT DISTINCT ON (a.student_id, a.attendance_date) a.student_id, a.attendance_date, a.reason
       FROM attendance a
-      WHERE a.tenant_id = ${tenantId} AND a.student_id = ANY (${studentIds}::uuid[])
+      WHERE a.tenant_id = ${tenantId} ${onlyThese}
         AND a.attendance_date BETWEEN ${period.from}::date AND ${period.to}::date
         AND a.status IN ('absent', 'excused') AND nullif(btrim(a.reason), '') IS NOT NULL
       ORDER BY a.student_id, a.attendance_date, a.period
     ) r ON r.student_id = d.student_id AND r.attendance_date = d.attendance_date
     ORDER BY d.student_id, d.attendance_date`.execute(trx);
-  if (rows.length === 0) return [];
 
   const byStudent = new Map<string, ChildFigures>();
   for (const row of rows) {
@@ -133,9 +161,10 @@ export async function guardianChildFigures(
       child.absences.push({ date: row.attendance_date, status: row.day_status, reason: row.reason });
     }
   }
+  if (byStudent.size === 0) return byStudent;
 
   const ids = [...byStudent.keys()];
-  // Term to date from the rollups (whole months) plus the partial edge months read live.
+  // Term to date from the rollups (whole months) plus what they have not caught up with, read live.
   const now = await termToDateRates(trx, tenantId, ids, period.to);
   const before = await termToDateRates(trx, tenantId, ids, addDays(period.from, -1));
   for (const child of byStudent.values()) {
@@ -154,9 +183,7 @@ export async function guardianChildFigures(
     }
     child.chronic = chronicStanding(child.absencePercent, child.daysInMembership, rules);
   }
-  return [...byStudent.values()].sort(
-    (a, b) => a.firstName.localeCompare(b.firstName) || a.studentId.localeCompare(b.studentId),
-  );
+  return byStudent;
 }
 
 export interface PlannedGuardian {
@@ -165,6 +192,8 @@ export interface PlannedGuardian {
   optedOut: boolean;
   /** Children with at least one school day in the period. */
   childrenWithDays: number;
+  /** Those children's ids. */
+  studentIds: string[];
 }
 
 /**
@@ -182,11 +211,13 @@ export async function planRecipients(
     email: string | null;
     digest_opt_out: boolean;
     children_with_days: number;
+    student_ids: string[];
   }>`
     WITH with_days AS (
       SELECT DISTINCT d.student_id FROM ${attendanceDays(tenantId, period.from, period.to, policy)} d
     )
-    SELECT g.id AS guardian_id, g.email, g.digest_opt_out, count(w.student_id) AS children_with_days
+    SELECT g.id AS guardian_id, g.email, g.digest_opt_out, count(w.student_id) AS children_with_days,
+           coalesce(array_agg(w.student_id) FILTER (WHERE w.student_id IS NOT NULL), '{}') AS student_ids
     FROM guardians g
     JOIN student_guardians sg ON sg.tenant_id = g.tenant_id AND sg.guardian_id = g.id
     JOIN students s ON s.tenant_id = sg.tenant_id AND s.id = sg.student_id AND s.deleted_at IS NULL
@@ -199,5 +230,6 @@ export async function planRecipients(
     email: row.email,
     optedOut: row.digest_opt_out,
     childrenWithDays: Number(row.children_with_days),
+    studentIds: row.student_ids,
   }));
 }
