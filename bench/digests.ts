@@ -100,8 +100,8 @@ try {
   const rules = { policy, nearThresholdPoints: digestSettingsFrom(tenant.settings).nearThresholdPoints };
   const planSql = () =>
     withTenant(database.db, tenant.id, async (trx) => {
-      await planRecipients(trx, tenant.id, period, policy);
       await childFigures(trx, tenant.id, period, rules);
+      await planRecipients(trx, tenant.id);
     });
   await planSql(); // warm
   const planningSql = await timed(planSql);

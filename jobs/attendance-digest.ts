@@ -155,12 +155,15 @@ export const attendanceDigest = defineJob({
     // Planning decides who gets an email and what it says: recipients and every child's figures in
     // one pass over the tenant, so each send only renders and delivers.
     const toSend = await withTenant(ctx.db, tenant.id, async (trx) => {
-      const recipients = await planRecipients(trx, tenant.id, period, policy);
+      const rules = { policy, nearThresholdPoints: settings.nearThresholdPoints };
+      const figures = await childFigures(trx, tenant.id, period, rules);
+      const recipients = await planRecipients(trx, tenant.id);
       const outcomes: Outcome[] = [];
-      const sendTo: { guardianId: string; studentIds: string[] }[] = [];
+      const sendTo: PlannedSend[] = [];
       for (const r of recipients) {
+        const children = childrenOf(figures, r.studentIds);
         const base = { guardianId: r.guardianId, recipient: r.email };
-        if (r.childrenWithDays === 0) result.skipped.noSchoolDays++;
+        if (children.length === 0) result.skipped.noSchoolDays++;
         else if (r.optedOut) {
           result.skipped.optedOut++;
           outcomes.push({
@@ -185,15 +188,10 @@ export const attendanceDigest = defineJob({
             code: 'invalid-address',
             reason: 'the email address is not a valid address; correct it in the guardian record',
           });
-        } else sendTo.push(r);
+        } else sendTo.push({ guardianId: r.guardianId, children });
       }
       await recordOutcomes(trx, tenant.id, period, outcomes);
-      if (sendTo.length === 0) return [];
-      const rules = { policy, nearThresholdPoints: settings.nearThresholdPoints };
-      const figures = await childFigures(trx, tenant.id, period, rules);
-      return sendTo.map(
-        (r): PlannedSend => ({ guardianId: r.guardianId, children: childrenOf(figures, r.studentIds) }),
-      );
+      return sendTo;
     });
     const chronicAbsencePercent = policy.chronicAbsencePercent;
     result.planned = toSend.length;

@@ -51,6 +51,7 @@ interface DayRow {
   last_name: string;
   attendance_date: string;
   day_status: 'present' | 'tardy' | 'absent' | 'excused';
+  in_membership: boolean;
   reason: string | null;
 }
 
@@ -116,7 +117,7 @@ export async function childFigures(
   // subquery: the planner then prunes attendance to the period's partitions.
   const { rows } = await sql<DayRow>`
     SELECT d.student_id, s.first_name, s.preferred_name, s.last_name, d.attendance_date, d.day_status,
-           CASE WHEN d.day_status IN ('absent', 'excused') THEN r.reason END AS reason
+           d.in_membership, CASE WHEN d.day_status IN ('absent', 'excused') THEN r.reason END AS reason
     FROM ${attendanceDays(tenantId, period.from, period.to, rules.policy, studentIds)} d
     JOIN students s ON s.tenant_id = ${tenantId} AND s.id = d.student_id AND s.deleted_at IS NULL
     LEFT JOIN (
@@ -130,6 +131,9 @@ export async function childFigures(
     ORDER BY d.student_id, d.attendance_date`.execute(trx);
 
   const byStudent = new Map<string, ChildFigures>();
+  // The period's own membership and attended days: the rate before the period is the rate at its
+  // end without them, so the term is read once, not twice.
+  const inPeriod = new Map<string, { membership: number; attended: number }>();
   for (const row of rows) {
     let child = byStudent.get(row.student_id);
     if (!child) {
@@ -152,6 +156,10 @@ export async function childFigures(
       };
       byStudent.set(row.student_id, child);
     }
+    const counted = inPeriod.get(row.student_id) ?? { membership: 0, attended: 0 };
+    inPeriod.set(row.student_id, counted);
+    if (row.in_membership) counted.membership++;
+    if (row.day_status === 'present' || row.day_status === 'tardy') counted.attended++;
     child.schoolDays++;
     if (row.day_status === 'present') child.present++;
     else if (row.day_status === 'tardy') child.late++;
@@ -166,16 +174,20 @@ export async function childFigures(
   const ids = [...byStudent.keys()];
   // Term to date from the rollups (whole months) plus what they have not caught up with, read live.
   const now = await termToDateRates(trx, tenantId, ids, period.to);
-  const before = await termToDateRates(trx, tenantId, ids, addDays(period.from, -1));
+  // The term the day before the period belongs to (one student is enough to name it).
+  const dayBefore = await termToDateRates(trx, tenantId, ids.slice(0, 1), addDays(period.from, -1));
+  const termBefore = dayBefore.get(ids[0]!)!.termStart;
   for (const child of byStudent.values()) {
     const current = now.get(child.studentId)!;
-    const previous = before.get(child.studentId);
     child.termStart = current.termStart;
     child.daysInMembership = current.daysInMembership;
     child.termRate = current.rate === null ? null : Number(current.rate);
     // A change is only meaningful within one term; the first digest of a term shows none.
-    if (current.rate !== null && previous?.rate != null && previous.termStart === current.termStart) {
-      child.rateChange = Math.round((Number(current.rate) - Number(previous.rate)) * 100) / 100;
+    const counted = inPeriod.get(child.studentId)!;
+    const membershipBefore = current.daysInMembership - counted.membership;
+    if (current.rate !== null && termBefore === current.termStart && membershipBefore > 0) {
+      const rateBefore = percent(current.daysAttended - counted.attended, membershipBefore);
+      child.rateChange = Math.round((Number(current.rate) - rateBefore) * 100) / 100;
     }
     if (current.daysInMembership > 0) {
       const missed = current.daysInMembership - current.daysAttended;
@@ -186,42 +198,34 @@ export async function childFigures(
   return byStudent;
 }
 
+/** a / b as a percentage rounded half up to 2 decimals, as SQL's round(numeric, 2) gives it. */
+function percent(a: number, b: number): number {
+  return Math.round((a * 10_000) / b) / 100;
+}
+
 export interface PlannedGuardian {
   guardianId: string;
   email: string | null;
   optedOut: boolean;
-  /** Children with at least one school day in the period. */
-  childrenWithDays: number;
-  /** Those children's ids. */
+  /** Their current (not deleted) children; childrenOf picks those with figures for the period. */
   studentIds: string[];
 }
 
 /**
- * Every guardian of the tenant linked to a current student, with how many of their children had
- * school days in the period: one scan of the period's attendance, one pass over the links.
+ * Every guardian of the tenant linked to a current student, with those students: one pass over
+ * the links. Who had school days comes from childFigures, so the period is scanned once.
  */
-export async function planRecipients(
-  trx: TenantTransaction,
-  tenantId: string,
-  period: { from: string; to: string },
-  policy: AttendancePolicy,
-): Promise<PlannedGuardian[]> {
+export async function planRecipients(trx: TenantTransaction, tenantId: string): Promise<PlannedGuardian[]> {
   const { rows } = await sql<{
     guardian_id: string;
     email: string | null;
     digest_opt_out: boolean;
-    children_with_days: number;
     student_ids: string[];
   }>`
-    WITH with_days AS (
-      SELECT DISTINCT d.student_id FROM ${attendanceDays(tenantId, period.from, period.to, policy)} d
-    )
-    SELECT g.id AS guardian_id, g.email, g.digest_opt_out, count(w.student_id) AS children_with_days,
-           coalesce(array_agg(w.student_id) FILTER (WHERE w.student_id IS NOT NULL), '{}') AS student_ids
+    SELECT g.id AS guardian_id, g.email, g.digest_opt_out, array_agg(sg.student_id) AS student_ids
     FROM guardians g
     JOIN student_guardians sg ON sg.tenant_id = g.tenant_id AND sg.guardian_id = g.id
     JOIN students s ON s.tenant_id = sg.tenant_id AND s.id = sg.student_id AND s.deleted_at IS NULL
-    LEFT JOIN with_days w ON w.student_id = sg.student_id
     WHERE g.tenant_id = ${tenantId}
     GROUP BY g.id
     ORDER BY g.id`.execute(trx);
@@ -229,7 +233,6 @@ export async function planRecipients(
     guardianId: row.guardian_id,
     email: row.email,
     optedOut: row.digest_opt_out,
-    childrenWithDays: Number(row.children_with_days),
     studentIds: row.student_ids,
   }));
 }
