@@ -5,11 +5,12 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../../core/tenant-scope.js';
 import { redactPersonalData } from '../../dashboard/redaction.js';
+import { termToDateRates } from '../../jobs/attendance/figures.js';
 import { attendancePolicyFrom } from '../../jobs/attendance/policy.js';
 import { attendanceDigest } from '../../jobs/attendance-digest.js';
 import { attendanceDigestSend } from '../../jobs/attendance-digest-send.js';
 import { parsePayload } from '../../jobs/define-job.js';
-import { guardianChildFigures } from '../../jobs/digests/figures.js';
+import { childFigures, guardianChildFigures } from '../../jobs/digests/figures.js';
 import { closeDigestMailers } from '../../jobs/digests/mailer.js';
 import { redactPaths } from '../../workers/redact.js';
 import { testJobContext } from '../helpers/context.js';
@@ -64,6 +65,30 @@ describe('figures planned for the whole tenant', () => {
       ['Liam', 90],
       ['Zoë', 80],
     ]);
+  });
+
+  it('give the change since the previous period as two term-to-date reads would, and none across terms', async () => {
+    const rules = {
+      policy: attendancePolicyFrom({ attendance: { chronicAbsencePercent: 12 } }),
+      nearThresholdPoints: 2,
+    };
+    const figures = await withTenant(database.db, T.a, (trx) => childFigures(trx, T.a, WEEK, rules));
+    const [end, before] = await withTenant(database.db, T.a, async (trx) => [
+      await termToDateRates(trx, T.a, [...figures.keys()], WEEK.to),
+      await termToDateRates(trx, T.a, [...figures.keys()], '2026-03-08'),
+    ]);
+    for (const [id, child] of figures) {
+      const previous = before.get(id)!.rate;
+      const expected =
+        previous === null ? null : Math.round((Number(end.get(id)!.rate) - Number(previous)) * 100) / 100;
+      expect(child.rateChange, child.firstName).toBe(expected);
+    }
+    expect(figures.get(S.zoe)!.rateChange).toBe(-20);
+    // The week the Spring term began: the day before was in the year term, so no change is shown.
+    const firstWeek = await withTenant(database.db, T.a, (trx) =>
+      childFigures(trx, T.a, { from: '2026-03-02', to: '2026-03-08' }, rules),
+    );
+    expect(firstWeek.get(S.zoe)).toMatchObject({ termStart: '2026-03-02', termRate: 100, rateChange: null });
   });
 
   it("keep children's names and absence reasons off the board and out of run history", () => {
