@@ -156,6 +156,20 @@ export async function appendMonthly(
   to: string,
   studentIds: readonly string[],
 ): Promise<Written> {
+  // The appended days themselves are kept for the transaction: addEnrollmentDays adds the same
+  // days to the enrollment summaries.
+  await sql`
+    CREATE TEMP TABLE IF NOT EXISTS rollup_appended_days (
+      student_id uuid, attendance_date date, day_status text, in_membership boolean) ON COMMIT DROP`.execute(
+    trx,
+  );
+  await sql`
+    INSERT INTO rollup_appended_days
+    SELECT d.student_id, d.attendance_date, d.day_status, d.in_membership
+    FROM ${attendanceDays(tenantId, from, to, policy, studentIds)} d
+    JOIN attendance_rollup_claims c
+      ON c.tenant_id = ${tenantId}::uuid AND c.student_id = d.student_id AND c.attendance_date = d.attendance_date
+    WHERE d.student_id = ANY (${[...studentIds]}::uuid[])`.execute(trx);
   await stage(
     trx,
     'rollup_append_monthly',
@@ -169,9 +183,8 @@ export async function appendMonthly(
              count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
              count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused,
              max(d.attendance_date) AS last_day
-      FROM ${attendanceDays(tenantId, from, to, policy, studentIds)} d
-      JOIN attendance_rollup_claims c
-        ON c.tenant_id = ${tenantId}::uuid AND c.student_id = d.student_id AND c.attendance_date = d.attendance_date
+      FROM rollup_appended_days d
+      WHERE d.attendance_date BETWEEN ${from}::date AND ${to}::date AND d.student_id = ANY (${[...studentIds]}::uuid[])
       GROUP BY 1, 2`,
   );
   const { rows } = await sql<{ written: number }>`
@@ -269,6 +282,8 @@ export async function applyDaily(
  * [enrollment_date, drop_date or the class's end_date]; its figures are the monthly rows of the
  * months the window touches, minus the marked days of those edge months that fall outside the
  * window (read live, one attendance_days() call per edge month, usually over a school break).
+ * A student's enrollments mostly share one window (every class of the year), so the figures are
+ * computed once per distinct (student, window) and copied to each of its enrollments.
  */
 export async function refreshEnrollments(
   trx: Executor,
@@ -278,11 +293,13 @@ export async function refreshEnrollments(
 ): Promise<number> {
   await sql`
     CREATE TEMP TABLE rollup_windows ON COMMIT DROP AS
-    SELECT e.id, e.student_id, e.enrollment_date AS ws,
-           coalesce(e.drop_date, c.end_date, DATE '9999-12-31') AS we
-    FROM enrollments e JOIN classes c ON c.tenant_id = e.tenant_id AND c.id = e.class_id
-    WHERE e.tenant_id = ${tenantId}::uuid
-      AND (${students(studentIds)} IS NULL OR e.student_id = ANY (${students(studentIds)}))`.execute(trx);
+    SELECT row_number() OVER () AS id, w.* FROM (
+      SELECT DISTINCT e.student_id, e.enrollment_date AS ws,
+             coalesce(e.drop_date, c.end_date, DATE '9999-12-31') AS we
+      FROM enrollments e JOIN classes c ON c.tenant_id = e.tenant_id AND c.id = e.class_id
+      WHERE e.tenant_id = ${tenantId}::uuid
+        AND (${students(studentIds)} IS NULL OR e.student_id = ANY (${students(studentIds)}))
+    ) w`.execute(trx);
   // The parts of a window's first and last month that lie outside the window.
   await sql`
     CREATE TEMP TABLE rollup_edges ON COMMIT DROP AS
@@ -297,7 +314,7 @@ export async function refreshEnrollments(
   await sql`ANALYZE rollup_windows`.execute(trx);
   await sql`ANALYZE rollup_edges`.execute(trx);
   await sql`
-    CREATE TEMP TABLE rollup_edge_days (id uuid, days_in_membership int, days_attended int, days_present int,
+    CREATE TEMP TABLE rollup_edge_days (id bigint, days_in_membership int, days_attended int, days_present int,
                                         days_tardy int, days_absent int, days_excused int) ON COMMIT DROP`.execute(
     trx,
   );
@@ -325,8 +342,8 @@ export async function refreshEnrollments(
     SET total_days = v.total_days, days_present = v.days_present, days_absent = v.days_absent,
         days_tardy = v.days_tardy, days_excused = v.days_excused, attendance_rate = v.rate,
         attendance_computed_at = now()
-    FROM (
-      SELECT w.id, s.total_days - x.total_days AS total_days, s.days_present - x.days_present AS days_present,
+    FROM classes c, (
+      SELECT w.student_id, w.ws, w.we, s.total_days - x.total_days AS total_days, s.days_present - x.days_present AS days_present,
              s.days_absent - x.days_absent AS days_absent, s.days_tardy - x.days_tardy AS days_tardy,
              s.days_excused - x.days_excused AS days_excused,
              round((s.days_present - x.days_present) * 100.0 / NULLIF(s.total_days - x.total_days, 0), 2) AS rate
@@ -357,12 +374,52 @@ export async function refreshEnrollments(
                coalesce(x0.days_excused, 0)::int AS days_excused
       ) x
     ) v
-    WHERE e.tenant_id = ${tenantId}::uuid AND e.id = v.id
+    WHERE e.tenant_id = ${tenantId}::uuid AND c.tenant_id = e.tenant_id AND c.id = e.class_id
+      AND v.student_id = e.student_id AND v.ws = e.enrollment_date
+      AND v.we = coalesce(e.drop_date, c.end_date, DATE '9999-12-31')
       AND (e.total_days, e.days_present, e.days_absent, e.days_tardy, e.days_excused, e.attendance_rate)
           IS DISTINCT FROM (v.total_days, v.days_present, v.days_absent, v.days_tardy, v.days_excused, v.rate)`.execute(
     trx,
   );
   await sql`DROP TABLE rollup_windows, rollup_edges, rollup_edge_days`.execute(trx);
+  return Number(numAffectedRows ?? 0n);
+}
+
+/**
+ * The nightly shortcut for enrollment summaries: add the days appendMonthly just counted
+ * (rollup_appended_days, none of them counted before) to each enrollment of the given students
+ * whose window contains them, instead of recomputing the summaries from the monthly rows. Exact
+ * when the stored summaries were exact after the previous run, which the caller ensures by
+ * passing only students whose enrollment windows did not change since (a changed or new window
+ * leaves a claim on its enrollment_date; those students are recomputed).
+ */
+export async function addEnrollmentDays(
+  trx: Executor,
+  tenantId: string,
+  studentIds: readonly string[],
+): Promise<number> {
+  const { numAffectedRows } = await sql`
+    UPDATE enrollments e
+    SET total_days = e.total_days + v.total_days, days_present = e.days_present + v.days_present,
+        days_absent = e.days_absent + v.days_absent, days_tardy = e.days_tardy + v.days_tardy,
+        days_excused = e.days_excused + v.days_excused,
+        attendance_rate = round((e.days_present + v.days_present) * 100.0 / NULLIF(e.total_days + v.total_days, 0), 2),
+        attendance_computed_at = now()
+    FROM (
+      SELECT e2.id,
+             count(*) FILTER (WHERE d.in_membership)::int AS total_days,
+             count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_present,
+             count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
+             count(*) FILTER (WHERE d.day_status = 'tardy')::int AS days_tardy,
+             count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused
+      FROM enrollments e2
+      JOIN classes c ON c.tenant_id = e2.tenant_id AND c.id = e2.class_id
+      JOIN rollup_appended_days d ON d.student_id = e2.student_id
+       AND d.attendance_date BETWEEN e2.enrollment_date AND coalesce(e2.drop_date, c.end_date, DATE '9999-12-31')
+      WHERE e2.tenant_id = ${tenantId}::uuid AND e2.student_id = ANY (${[...studentIds]}::uuid[])
+      GROUP BY e2.id
+    ) v
+    WHERE e.tenant_id = ${tenantId}::uuid AND e.id = v.id`.execute(trx);
   return Number(numAffectedRows ?? 0n);
 }
 

@@ -12,6 +12,7 @@ import type { Db } from '../../core/db.js';
 import type { TenantInfo } from '../../core/tenants.js';
 import { type AttendancePolicy, attendancePolicyFrom } from './policy.js';
 import {
+  addEnrollmentDays,
   appendMonthly,
   applyDaily,
   applyMonthly,
@@ -270,9 +271,28 @@ async function incremental(
     );
   }
   const students = [...new Set(months.flatMap((m) => m.students))];
-  counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
-    refreshEnrollments(trx, tenantId, policy, students),
-  );
+  // Enrollment summaries: a student whose changed days were all appended (the nightly case) gets
+  // those days added, unless an enrollment window of theirs changed since the last run (a claim on
+  // one of their enrollment dates: a new, moved or re-dated enrollment); everyone else is
+  // recomputed from the monthly rows.
+  const recomputed = new Set(months.flatMap((m) => m.recompute ?? []));
+  const appendOnly = students.filter((id) => !recomputed.has(id));
+  const { rows: windowChanged } = appendOnly.length
+    ? await sql<{ student_id: string }>`
+        SELECT DISTINCT e.student_id FROM enrollments e
+        JOIN attendance_rollup_claims c ON c.tenant_id = e.tenant_id AND c.student_id = e.student_id
+         AND c.attendance_date = e.enrollment_date
+        WHERE e.tenant_id = ${tenantId}::uuid AND e.student_id = ANY (${appendOnly}::uuid[])`.execute(trx)
+    : { rows: [] };
+  const changedWindows = new Set(windowChanged.map((r) => r.student_id));
+  const addTo = appendOnly.filter((id) => !changedWindows.has(id));
+  const recompute = students.filter((id) => recomputed.has(id) || changedWindows.has(id));
+  counts.enrollmentsUpdated += await step(steps, 'enrollments', async () => {
+    let updated = 0;
+    if (addTo.length > 0) updated += await addEnrollmentDays(trx, tenantId, addTo);
+    if (recompute.length > 0) updated += await refreshEnrollments(trx, tenantId, policy, recompute);
+    return updated;
+  });
   add(
     counts,
     'chronic',
