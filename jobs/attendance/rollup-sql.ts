@@ -423,6 +423,72 @@ export async function addEnrollmentDays(
   return Number(numAffectedRows ?? 0n);
 }
 
+/** The academic year of a month: the tenant's 'year' term overlapping it, else August-July. */
+const yearOf = (tenantId: string, month: RawBuilder<unknown>) => sql`
+  SELECT coalesce(y.start_date, make_date(extract(year FROM ${month})::int - (extract(month FROM ${month}) < 8)::int, 8, 1)) AS year_start,
+         coalesce(y.end_date, make_date(extract(year FROM ${month})::int + (extract(month FROM ${month}) >= 8)::int, 7, 31)) AS year_end
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (
+    SELECT t.start_date, t.end_date FROM academic_terms t
+    WHERE t.tenant_id = ${tenantId}::uuid AND t.kind = 'year'
+      AND t.start_date <= (${month} + interval '1 month - 1 day')::date AND t.end_date >= ${month}
+    ORDER BY t.start_date DESC LIMIT 1
+  ) y ON true`;
+
+/**
+ * The nightly shortcut for chronic rows: add the days appendMonthly just counted
+ * (rollup_appended_days) to the student's row for the academic year of each day, and re-derive
+ * rate and flag. Exact because those days were not counted before and appending only adds.
+ * Students with an appended day whose year has no row yet are left out and returned: the caller
+ * recomputes them with refreshChronic.
+ */
+export async function addChronicDays(
+  trx: Executor,
+  tenantId: string,
+  policy: AttendancePolicy,
+  studentIds: readonly string[],
+  today: string,
+): Promise<Written & { missing: string[] }> {
+  await sql`
+    CREATE TEMP TABLE rollup_appended_years ON COMMIT DROP AS
+    SELECT d.student_id, y.year_start, y.year_end,
+           count(*) FILTER (WHERE d.in_membership)::int AS membership,
+           count(*) FILTER (WHERE d.in_membership AND d.day_status IN ('absent', 'excused'))::int AS missed
+    FROM (SELECT DISTINCT date_trunc('month', attendance_date)::date AS month FROM rollup_appended_days) m
+    CROSS JOIN LATERAL (${yearOf(tenantId, sql`m.month`)}) y
+    JOIN rollup_appended_days d ON date_trunc('month', d.attendance_date)::date = m.month
+    WHERE d.student_id = ANY (${[...studentIds]}::uuid[])
+    GROUP BY 1, 2, 3`.execute(trx);
+  const { rows: missing } = await sql<{ student_id: string }>`
+    SELECT DISTINCT y.student_id FROM rollup_appended_years y
+    WHERE NOT EXISTS (SELECT 1 FROM attendance_chronic_absence a
+                      WHERE a.tenant_id = ${tenantId}::uuid AND a.student_id = y.student_id
+                        AND a.year_start = y.year_start AND a.year_end = y.year_end)`.execute(trx);
+  const skip = missing.map((r) => r.student_id);
+  const { numAffectedRows } = await sql`
+    UPDATE attendance_chronic_absence a
+    SET days_in_membership = v.membership, days_missed = v.missed,
+        absence_rate = round(v.missed * 100.0 / NULLIF(v.membership, 0), 2), is_chronic = v.chronic,
+        first_flagged_on = coalesce(a.first_flagged_on, CASE WHEN v.chronic THEN ${today}::date END),
+        computed_at = now()
+    FROM (
+      SELECT y.student_id, y.year_start, c.days_in_membership + y.membership AS membership,
+             c.days_missed + y.missed AS missed,
+             (c.days_in_membership + y.membership >= ${policy.chronicMinimumDays}::int
+              AND (c.days_missed + y.missed) * 100.0
+                  >= ${policy.chronicAbsencePercent}::numeric * (c.days_in_membership + y.membership)) AS chronic
+      FROM rollup_appended_years y
+      JOIN attendance_chronic_absence c ON c.tenant_id = ${tenantId}::uuid AND c.student_id = y.student_id
+       AND c.year_start = y.year_start
+      WHERE NOT (y.student_id = ANY (${skip}::uuid[])) AND (y.membership > 0 OR y.missed > 0)
+    ) v
+    WHERE a.tenant_id = ${tenantId}::uuid AND a.student_id = v.student_id AND a.year_start = v.year_start`.execute(
+    trx,
+  );
+  await sql`DROP TABLE rollup_appended_years`.execute(trx);
+  return { written: Number(numAffectedRows ?? 0n), deleted: 0, missing: skip };
+}
+
 /**
  * Chronic absenteeism per student and academic year for the given students (null = all), from
  * the monthly rows. `today` (the tenant's local date) is stamped as first_flagged_on when a flag

@@ -12,6 +12,7 @@ import type { Db } from '../../core/db.js';
 import type { TenantInfo } from '../../core/tenants.js';
 import { type AttendancePolicy, attendancePolicyFrom } from './policy.js';
 import {
+  addChronicDays,
   addEnrollmentDays,
   appendMonthly,
   applyDaily,
@@ -293,10 +294,16 @@ async function incremental(
     if (recompute.length > 0) updated += await refreshEnrollments(trx, tenantId, policy, recompute);
     return updated;
   });
-  add(
-    counts,
-    'chronic',
-    await step(steps, 'chronic', () => refreshChronic(trx, tenantId, policy, students, today)),
-  );
+  // Chronic rows likewise: appended days are added to the year's row (students whose year has
+  // no row yet come back as missing); everyone else is recomputed from the monthly rows.
+  await step(steps, 'chronic', async () => {
+    const appendedTo = appendOnly.length
+      ? await addChronicDays(trx, tenantId, policy, appendOnly, today)
+      : null;
+    if (appendedTo) add(counts, 'chronic', appendedTo);
+    const missing = new Set(appendedTo?.missing ?? []);
+    const rest = students.filter((id) => recomputed.has(id) || missing.has(id));
+    if (rest.length > 0) add(counts, 'chronic', await refreshChronic(trx, tenantId, policy, rest, today));
+  });
   return months.length;
 }

@@ -208,7 +208,7 @@ describe('attendance rollup', () => {
     expect(dirty[0]!.n).toBe(0);
   });
 
-  it('the nightly new day is added to enrollment summaries, and a changed window is recomputed', async () => {
+  it('the nightly new day is added to enrollment summaries and chronic rows, and a changed window is recomputed', async () => {
     await rollup({});
     // A new enrollment whose window starts the day after the student's last mark of a past month:
     // its claim looks like an appended day, but the window already holds the later months' marks,
@@ -231,11 +231,13 @@ describe('attendance rollup', () => {
       RETURNING id`.execute(database.db);
     // The nightly case: a new school day for every student of A.
     await sql`INSERT INTO attendance (tenant_id, student_id, attendance_date, period, status)
-              SELECT tenant_id, id, DATE '2026-03-17', 0, CASE WHEN random() < 0.2 THEN 'late' ELSE 'present' END
+              SELECT tenant_id, id, DATE '2026-03-17', 0,
+                     (ARRAY['present', 'late', 'absent', 'excused', 'present'])[1 + abs(hashtext(id::text)) % 5]
               FROM students WHERE tenant_id = ${tenantA}::uuid`.execute(database.db);
     const incremental = await rollup({ tenantId: tenantA }, '2026-03-17T20:00:00Z');
     expect(incremental.tenants[0]).toMatchObject({ mode: 'incremental' });
     expect(incremental.tenants[0]!.counts.enrollmentsUpdated).toBeGreaterThan(40);
+    expect(incremental.tenants[0]!.counts.chronicWritten).toBeGreaterThan(30);
     const { rows: fresh } = await sql<{ total_days: number }>`
       SELECT total_days FROM enrollments WHERE id = ${inserted[0]!.id}::uuid`.execute(database.db);
     expect(fresh[0]!.total_days).toBeGreaterThan(1);
