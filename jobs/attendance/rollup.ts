@@ -190,7 +190,10 @@ async function fullRebuild(
   add(counts, 'monthly', await step(steps, 'monthly', () => applyMonthly(trx, tenantId, from, to, null)));
   // The enrollment and chronic steps join the monthly rows; plan them on fresh statistics (a
   // first rebuild fills the table from empty, long before autovacuum would analyse it).
-  await step(steps, 'analyze', () => sql`ANALYZE attendance_monthly`.execute(trx));
+  // A rebuild that changed nothing (steady state) leaves the statistics as they were.
+  if (counts.monthlyWritten + counts.monthlyDeleted > 0) {
+    await step(steps, 'analyze', () => sql`ANALYZE attendance_monthly`.execute(trx));
+  }
   add(counts, 'daily', await step(steps, 'daily', () => applyDaily(trx, tenantId, from, to, null)));
   counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
     refreshEnrollments(trx, tenantId, policy, null),
