@@ -46,7 +46,7 @@ export interface TenantRollupResult {
   counts: RollupCounts;
   changed: boolean;
   ms: number;
-  /** Milliseconds per step (monthly, daily, enrollments, chronic), to see where the time goes. */
+  /** Milliseconds per step (claim, plan, monthly, append, daily, enrollments, chronic, unclaim...), to see where the time goes. */
   stepMs: Record<string, number>;
 }
 
@@ -107,12 +107,14 @@ export async function rollupTenant(
     }
     try {
       // Claim: its own short transaction (autocommit), never held while computing.
-      await sql`
+      await step(stepMs, 'claim', () =>
+        sql`
         WITH moved AS (
           DELETE FROM attendance_rollup_dirty WHERE tenant_id = ${tenant.id}::uuid
           RETURNING tenant_id, student_id, attendance_date
         )
-        INSERT INTO attendance_rollup_claims SELECT * FROM moved ON CONFLICT DO NOTHING`.execute(conn);
+        INSERT INTO attendance_rollup_claims SELECT * FROM moved ON CONFLICT DO NOTHING`.execute(conn),
+      );
       return await conn.transaction().execute(async (trx) => {
         await sql`SELECT set_config('work_mem', ${options.workMem}, true)`.execute(trx);
         // The day rule groups by (student, date), which contains the partition key: aggregating
@@ -139,7 +141,9 @@ export async function rollupTenant(
         } else if (claimed > 0) {
           months = await incremental(trx, tenant.id, policy, options.today, counts, stepMs);
         }
-        await sql`DELETE FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(trx);
+        await step(stepMs, 'unclaim', () =>
+          sql`DELETE FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(trx),
+        );
         const changed = Object.values(counts).some((n) => n > 0);
         await sql`
           INSERT INTO attendance_rollup_state AS s (tenant_id, policy, last_run_at, last_full_at, last_changed_at)
@@ -221,16 +225,17 @@ async function incremental(
   // One set-based pass per changed month (a handful: today's, plus any late corrections). In each,
   // a student whose changed days all come after the month's last counted day gets those days
   // added (the nightly common case); any other student's month is recomputed.
-  const { rows: months } = await sql<{
-    month: string;
-    last: string;
-    students: string[];
-    append: string[] | null;
-    recompute: string[] | null;
-    append_from: string | null;
-    append_to: string | null;
-    days: string[];
-  }>`
+  const { rows: months } = await step(steps, 'plan', () =>
+    sql<{
+      month: string;
+      last: string;
+      students: string[];
+      append: string[] | null;
+      recompute: string[] | null;
+      append_from: string | null;
+      append_to: string | null;
+      days: string[];
+    }>`
     WITH per_student AS (
       SELECT date_trunc('month', c.attendance_date)::date AS month, c.student_id,
              bool_and(m.last_day IS NULL OR c.attendance_date > m.last_day) AS append_only,
@@ -249,7 +254,8 @@ async function incremental(
            max(p.last_changed) FILTER (WHERE p.append_only)::text AS append_to,
            (SELECT array_agg(DISTINCT c.attendance_date::text) FROM attendance_rollup_claims c
             WHERE c.tenant_id = ${tenantId}::uuid AND date_trunc('month', c.attendance_date)::date = p.month) AS days
-    FROM per_student p GROUP BY p.month ORDER BY 1`.execute(trx);
+    FROM per_student p GROUP BY p.month ORDER BY 1`.execute(trx),
+  );
   for (const month of months) {
     if (month.recompute) {
       add(
