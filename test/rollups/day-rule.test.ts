@@ -1,4 +1,4 @@
-// attendance_days() since sql/0023 passes whole-day marks straight through and groups only the
+// attendance_days() since sql/0024 passes whole-day marks straight through and groups only the
 // days that have period marks and no whole-day mark. This proves it returns exactly what 0020's
 // two-level version (kept here verbatim as the reference) returns, on random mixed marks
 // (whole-day only, periods only, both on one day, every status) under every policy variant.
