@@ -40,8 +40,9 @@ export class InfraError extends AppError {
   override name = 'InfraError';
 }
 
+/** Bad input, or configuration only a restart can fix: retrying the same job cannot help. */
 export function isUnrecoverable(error: unknown): boolean {
-  return error instanceof InputError;
+  return error instanceof InputError || error instanceof ConfigError;
 }
 
 export function errorMessage(error: unknown): string {

@@ -25,6 +25,26 @@ export function digestSendQueue(config: Config): QueueDefaults {
   };
 }
 
+const childFiguresSchema = z.object({
+  studentId: z.string(),
+  firstName: z.string(),
+  lastName: z.string(),
+  schoolDays: z.number().int(),
+  present: z.number().int(),
+  late: z.number().int(),
+  absent: z.number().int(),
+  excused: z.number().int(),
+  absences: z.array(
+    z.object({ date: z.string(), status: z.enum(['absent', 'excused']), reason: z.string().nullable() }),
+  ),
+  termStart: z.string(),
+  daysInMembership: z.number().int(),
+  termRate: z.number().nullable(),
+  rateChange: z.number().nullable(),
+  absencePercent: z.number().nullable(),
+  chronic: z.enum(['at', 'near']).nullable(),
+});
+
 export const attendanceDigestSend = defineJob({
   name: 'attendance-digest-send',
   description: "Send one guardian's attendance digest for one period (exactly once)",
@@ -34,7 +54,15 @@ export const attendanceDigestSend = defineJob({
     kind: z.enum(['daily', 'weekly', 'custom']),
     from: z.string(),
     to: z.string(),
+    /**
+     * The figures planning computed (attendance-digest): the send renders them as they are, so a
+     * retry sends the same content. Absent in jobs queued before planning carried them: read then.
+     */
+    children: z.array(childFiguresSchema).optional(),
+    chronicAbsencePercent: z.number().optional(),
   }),
+  // Children's names and absence reasons are personal data: redacted on the board and in run history.
+  personalData: ['children.*.firstName', 'children.*.lastName', 'children.*.absences.*.reason'],
   queue: digestSendQueue,
   release: closeDigestMailers,
   async run(payload, ctx) {
@@ -42,7 +70,11 @@ export const attendanceDigestSend = defineJob({
     assertUuid(payload.guardianId, 'guardianId');
     const checked = customPeriod(payload.from, payload.to);
     const period = { ...checked, kind: payload.kind };
-    const outcome = await sendGuardianDigest(ctx, payload.tenantId, payload.guardianId, period);
+    const planned =
+      payload.children && payload.chronicAbsencePercent !== undefined
+        ? { children: payload.children, chronicAbsencePercent: payload.chronicAbsencePercent }
+        : undefined;
+    const outcome = await sendGuardianDigest(ctx, payload.tenantId, payload.guardianId, period, planned);
     if (outcome.status === 'failed') {
       if (outcome.retryable) throw new InfraError(`digest not delivered, will retry: ${outcome.reason}`);
       throw new UnrecoverableError(`digest not delivered (${outcome.code}): ${outcome.reason}`);

@@ -13,7 +13,7 @@ import { getTenant } from '../core/tenants.js';
 import { attendancePolicyFrom } from './attendance/policy.js';
 import { defineJob, type JobContext } from './define-job.js';
 import { isDeliverableAddress } from './digests/address.js';
-import { planRecipients } from './digests/figures.js';
+import { type ChildFigures, childFigures, childrenOf, planRecipients } from './digests/figures.js';
 import { type Outcome, recordOutcomes } from './digests/ledger.js';
 import { createDigestTransport } from './digests/mailer.js';
 import { digestSendJobId } from './digests/message-id.js';
@@ -38,6 +38,12 @@ export interface DigestRunResult {
   inFlight: number;
   skipped: { optedOut: number; noEmail: number; noSchoolDays: number };
   failed: Record<string, number>;
+}
+
+interface PlannedSend {
+  guardianId: string;
+  /** The guardian's children with school days in the period and their figures. */
+  children: ChildFigures[];
 }
 
 function emptyResult(tenantId: string, due: boolean, period?: DigestPeriod): DigestRunResult {
@@ -146,13 +152,18 @@ export const attendanceDigest = defineJob({
       throw new InputError(`tenant is ${tenant.status}, not active`, 'tenantId');
 
     const result = emptyResult(tenant.id, true, period);
+    // Planning decides who gets an email and what it says: recipients and every child's figures in
+    // one pass over the tenant, so each send only renders and delivers.
     const toSend = await withTenant(ctx.db, tenant.id, async (trx) => {
-      const recipients = await planRecipients(trx, tenant.id, period, policy);
+      const rules = { policy, nearThresholdPoints: settings.nearThresholdPoints };
+      const figures = await childFigures(trx, tenant.id, period, rules);
+      const recipients = await planRecipients(trx, tenant.id);
       const outcomes: Outcome[] = [];
-      const sendTo: string[] = [];
+      const sendTo: PlannedSend[] = [];
       for (const r of recipients) {
+        const children = childrenOf(figures, r.studentIds);
         const base = { guardianId: r.guardianId, recipient: r.email };
-        if (r.childrenWithDays === 0) result.skipped.noSchoolDays++;
+        if (children.length === 0) result.skipped.noSchoolDays++;
         else if (r.optedOut) {
           result.skipped.optedOut++;
           outcomes.push({
@@ -177,11 +188,12 @@ export const attendanceDigest = defineJob({
             code: 'invalid-address',
             reason: 'the email address is not a valid address; correct it in the guardian record',
           });
-        } else sendTo.push(r.guardianId);
+        } else sendTo.push({ guardianId: r.guardianId, children });
       }
       await recordOutcomes(trx, tenant.id, period, outcomes);
       return sendTo;
     });
+    const chronicAbsencePercent = policy.chronicAbsencePercent;
     result.planned = toSend.length;
     await ctx.progress({ planned: result.planned });
 
@@ -191,15 +203,19 @@ export const attendanceDigest = defineJob({
       const mailer = createDigestTransport(ctx.config);
       try {
         let unreachableInARow = 0;
-        for (const [index, guardianId] of toSend.entries()) {
+        for (const [index, { guardianId, children }] of toSend.entries()) {
           if (ctx.signal.aborted) throw new Error('stopped before all digests were sent; a retry resumes');
           if (unreachableInARow >= GIVE_UP_AFTER) {
             // The server is down or refusing everything: record the rest instead of waiting out
             // a connection timeout per guardian. A later run sends them.
-            await giveUp(ctx, tenant.id, period, toSend.slice(index), result);
+            const rest = toSend.slice(index).map((planned) => planned.guardianId);
+            await giveUp(ctx, tenant.id, period, rest, result);
             break;
           }
-          const outcome = await sendGuardianDigest({ ...ctx, mailer }, tenant.id, guardianId, period);
+          const outcome = await sendGuardianDigest({ ...ctx, mailer }, tenant.id, guardianId, period, {
+            children,
+            chronicAbsencePercent,
+          });
           tally(result, outcome);
           unreachableInARow = outcome.status === 'failed' && outcome.unreachable ? unreachableInARow + 1 : 0;
           if (index % 50 === 49) await ctx.progress({ planned: result.planned, done: index + 1 });
@@ -213,10 +229,20 @@ export const attendanceDigest = defineJob({
     // Per-tenant rate: space this tenant's sends so at most DIGEST_TENANT_RATE_MAX start per
     // window; the global cap is the send queue's BullMQ limiter.
     const perWindow = ctx.config.DIGEST_TENANT_RATE_MAX;
-    for (const [index, guardianId] of toSend.entries()) {
+    for (const [index, { guardianId, children }] of toSend.entries()) {
+      // The figures travel in the payload (children's names redacted on the board and in run
+      // history: the send job's personalData); a retry of the job sends the same content.
       await ctx.enqueue(
         'attendance-digest-send',
-        { tenantId: tenant.id, guardianId, kind: period.kind, from: period.from, to: period.to },
+        {
+          tenantId: tenant.id,
+          guardianId,
+          kind: period.kind,
+          from: period.from,
+          to: period.to,
+          children,
+          chronicAbsencePercent,
+        },
         {
           jobId: digestSendJobId(tenant.id, guardianId, period),
           delayMs:

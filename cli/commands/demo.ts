@@ -7,6 +7,7 @@ import path from 'node:path';
 import { openDatabase } from '../../core/connect.js';
 import { migrateToLatest } from '../../core/migrate.js';
 import { pingRedis } from '../../core/redis.js';
+import { generateDashboardPassword } from '../../dashboard/auth.js';
 import { startEngineDashboard } from '../../dashboard/engine-dashboard.js';
 import { generateSchoolData } from '../../seed/generate.js';
 import { openEngine } from '../../workers/engine.js';
@@ -41,15 +42,14 @@ export const demoCommand: Command = {
       for (const tenant of summary.tenants)
         ctx.say(`  ${tenant.name} (${tenant.timeZone}, ${tenant.locale}) ${tenant.id}`);
 
-      // The demo may invent dashboard credentials (printed once); a real deployment sets them.
+      // The demo may invent dashboard credentials (printed once) and a signing secret for its
+      // links; a real deployment sets both.
       const generated = !ctx.config.DASHBOARD_USER || !ctx.config.DASHBOARD_PASSWORD;
-      const config = generated
-        ? {
-            ...ctx.config,
-            DASHBOARD_USER: 'admin',
-            DASHBOARD_PASSWORD: randomBytes(12).toString('base64url'),
-          }
-        : ctx.config;
+      const config = {
+        ...ctx.config,
+        ...(generated ? { DASHBOARD_USER: 'admin', DASHBOARD_PASSWORD: generateDashboardPassword() } : {}),
+        SIGNING_SECRET: ctx.config.SIGNING_SECRET ?? randomBytes(32).toString('hex'),
+      };
       const engine = await openEngine({ config, log: ctx.log, clock: ctx.clock, role: 'demo', database });
       try {
         const pool = await startWorkers(engine);

@@ -1,26 +1,18 @@
 // `start`: worker, scheduler and dashboard in one process, for small schools and the demo.
 import { startEngineDashboard } from '../../dashboard/engine-dashboard.js';
-import { openEngine } from '../../workers/engine.js';
 import { Scheduler } from '../../workers/scheduler.js';
 import { untilAborted } from '../../workers/shutdown.js';
 import { startWorkers } from '../../workers/worker.js';
 import type { Command } from '../command.js';
+import { runEngineRole } from './engine-role.js';
 
 export const startCommand: Command = {
   name: 'start',
   summary: 'worker + scheduler + dashboard in one process',
   usage: 'start',
   flags: {},
-  async run(ctx) {
-    const engine = await openEngine({
-      config: ctx.config,
-      log: ctx.log,
-      clock: ctx.clock,
-      role: 'start',
-      signal: ctx.stopSignal,
-      waitForDatabase: true,
-    });
-    try {
+  run(ctx) {
+    return runEngineRole(ctx, 'start', async (engine) => {
       const pool = await startWorkers(engine);
       const scheduler = new Scheduler(engine);
       try {
@@ -33,8 +25,6 @@ export const startCommand: Command = {
         await scheduler.stop();
         await pool.close(ctx.config.SHUTDOWN_TIMEOUT_MS);
       }
-    } finally {
-      await engine.close();
-    }
+    });
   },
 };

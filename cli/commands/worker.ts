@@ -1,25 +1,17 @@
 // `worker`: process every job kind's queue until SIGTERM/SIGINT, then finish running jobs
 // (within SHUTDOWN_TIMEOUT_MS) and exit 0.
-import { openEngine } from '../../workers/engine.js';
 import { untilAborted } from '../../workers/shutdown.js';
 import { startWorkers } from '../../workers/worker.js';
 import type { Command } from '../command.js';
+import { runEngineRole } from './engine-role.js';
 
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'process queued jobs until stopped',
   usage: 'worker',
   flags: {},
-  async run(ctx) {
-    const engine = await openEngine({
-      config: ctx.config,
-      log: ctx.log,
-      clock: ctx.clock,
-      role: 'worker',
-      signal: ctx.stopSignal,
-      waitForDatabase: true,
-    });
-    try {
+  run(ctx) {
+    return runEngineRole(ctx, 'worker', async (engine) => {
       const pool = await startWorkers(engine);
       await untilAborted(ctx.stopSignal);
       ctx.log.info(
@@ -28,8 +20,6 @@ export const workerCommand: Command = {
       );
       await pool.close(ctx.config.SHUTDOWN_TIMEOUT_MS);
       ctx.log.info('worker stopped');
-    } finally {
-      await engine.close();
-    }
+    });
   },
 };

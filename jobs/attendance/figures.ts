@@ -14,12 +14,14 @@
 // The figures equal what attendance_days() gives for [termStart, asOf] under the tenant's policy:
 // whole months come from attendance_monthly, and the partial first and last months are read live
 // for just these students (a few days each), so the answer is exact even before tonight's rollup
-// has covered a month boundary.
+// has covered a month boundary. Whole months the rollup has not caught up with (marks changed
+// since its last run, or a tenant never rolled up or rolled up under another policy) are read live
+// too (wholeMonths below).
 import { sql } from 'kysely';
 import { InputError } from '../../core/errors.js';
 import type { TenantTransaction } from '../../core/tenant-scope.js';
 import { assertUuid } from '../../core/tenant-scope.js';
-import { attendanceDays, attendancePolicyFrom } from './policy.js';
+import { type AttendancePolicy, attendanceDays, attendancePolicyFrom } from './policy.js';
 
 export interface TermToDateRate {
   studentId: string;
@@ -78,18 +80,13 @@ export async function termToDateRates(
     if (term.start < fullFrom) live.push([term.start, previousDay(fullFrom)]);
     if (fullTo <= asOf) live.push([fullTo, asOf]);
   }
-  const parts = [
-    sql`SELECT student_id, days_in_membership AS membership, days_attended AS attended
-        FROM attendance_monthly
-        WHERE tenant_id = ${tenantId}::uuid AND student_id = ANY (${ids}::uuid[])
-          AND month >= ${fullFrom}::date AND month < ${fullTo}::date`,
-    ...live.map(
-      ([from, to]) => sql`
-        SELECT d.student_id, (d.in_membership)::int AS membership,
-               (d.day_status IN ('present', 'tardy'))::int AS attended
-        FROM ${attendanceDays(tenantId, from, to, policy, ids)} d`,
-    ),
-  ];
+  const parts = live.map(
+    ([from, to]) => sql`
+      SELECT d.student_id, (d.in_membership)::int AS membership,
+             (d.day_status IN ('present', 'tardy'))::int AS attended
+      FROM ${attendanceDays(tenantId, from, to, policy, ids)} d`,
+  );
+  if (fullFrom < fullTo) parts.push(...(await wholeMonths(trx, tenantId, ids, policy, fullFrom, fullTo)));
   const { rows } = await sql<{
     student_id: string;
     membership: number;
@@ -116,6 +113,58 @@ export async function termToDateRates(
     });
   }
   return result;
+}
+
+/**
+ * The whole months [fullFrom, fullTo) from attendance_monthly, except what the rollup has not caught
+ * up with, which is read live: a (student, month) with marks changed since the last run (dirty, or
+ * claimed by a run in progress), and every month when the tenant's rollup never ran or ran under
+ * another attendance policy. So a late correction to last month shows before tonight's run.
+ */
+async function wholeMonths(
+  trx: TenantTransaction,
+  tenantId: string,
+  ids: string[],
+  policy: AttendancePolicy,
+  fullFrom: string,
+  fullTo: string,
+) {
+  const { rows: state } = await sql<{ current: boolean }>`
+    SELECT policy = ${JSON.stringify(policy)}::jsonb AS current FROM attendance_rollup_state
+    WHERE tenant_id = ${tenantId}::uuid`.execute(trx);
+  const lastDay = previousDay(fullTo);
+  const liveDays = (students: string[]) => sql`
+    SELECT d.student_id, d.attendance_date, (d.in_membership)::int AS membership,
+           (d.day_status IN ('present', 'tardy'))::int AS attended
+    FROM ${attendanceDays(tenantId, fullFrom, lastDay, policy, students)} d`;
+  if (!state[0]?.current) return [sql`SELECT student_id, membership, attended FROM (${liveDays(ids)}) l`];
+
+  const { rows: stale } = await sql<{ student_id: string; month: string }>`
+    SELECT DISTINCT x.student_id, date_trunc('month', x.attendance_date)::date::text AS month
+    FROM (SELECT student_id, attendance_date FROM attendance_rollup_dirty
+          WHERE tenant_id = ${tenantId}::uuid AND student_id = ANY (${ids}::uuid[])
+            AND attendance_date >= ${fullFrom}::date AND attendance_date < ${fullTo}::date
+          UNION ALL
+          SELECT student_id, attendance_date FROM attendance_rollup_claims
+          WHERE tenant_id = ${tenantId}::uuid AND student_id = ANY (${ids}::uuid[])
+            AND attendance_date >= ${fullFrom}::date AND attendance_date < ${fullTo}::date) x`.execute(trx);
+  const staleStudents = stale.map((r) => r.student_id);
+  const staleMonths = stale.map((r) => r.month);
+  const parts = [
+    sql`SELECT m.student_id, m.days_in_membership AS membership, m.days_attended AS attended
+        FROM attendance_monthly m
+        WHERE m.tenant_id = ${tenantId}::uuid AND m.student_id = ANY (${ids}::uuid[])
+          AND m.month >= ${fullFrom}::date AND m.month < ${fullTo}::date
+          AND (m.student_id, m.month) NOT IN (
+            SELECT * FROM unnest(${staleStudents}::uuid[], ${staleMonths}::date[]))`,
+  ];
+  if (stale.length > 0) {
+    parts.push(sql`
+      SELECT l.student_id, l.membership, l.attended FROM (${liveDays([...new Set(staleStudents)])}) l
+      WHERE (l.student_id, date_trunc('month', l.attendance_date)::date) IN (
+        SELECT * FROM unnest(${staleStudents}::uuid[], ${staleMonths}::date[]))`);
+  }
+  return parts;
 }
 
 function isCalendarDate(value: string): boolean {

@@ -4,9 +4,9 @@
 // period, and where the child stands against the chronic-absence threshold.
 import { sql } from 'kysely';
 import type { TenantTransaction } from '../../core/tenant-scope.js';
+import { termToDateRates } from '../attendance/figures.js';
 import { type AttendancePolicy, attendanceDays } from '../attendance/policy.js';
 import { addDays } from './period.js';
-import { type TermToDateRate, termToDateRatesAt } from './term-rate.js';
 
 export interface AbsenceDay {
   date: string;
@@ -51,6 +51,7 @@ interface DayRow {
   last_name: string;
   attendance_date: string;
   day_status: 'present' | 'tardy' | 'absent' | 'excused';
+  in_membership: boolean;
   reason: string | null;
 }
 
@@ -67,7 +68,11 @@ export function chronicStanding(
   return null;
 }
 
-/** One guardian's children with school days in [from, to], ordered by first name. Empty: send nothing. */
+/**
+ * One guardian's children with school days in [from, to], ordered by first name. Empty: send
+ * nothing. For send jobs planned without figures in their payload (queued before planning carried
+ * them); planning uses childFigures for the whole tenant at once.
+ */
 export async function guardianChildFigures(
   trx: TenantTransaction,
   tenantId: string,
@@ -81,27 +86,54 @@ export async function guardianChildFigures(
     WHERE sg.tenant_id = ${tenantId} AND sg.guardian_id = ${guardianId}`.execute(trx);
   const studentIds = links.map((link) => link.student_id);
   if (studentIds.length === 0) return [];
+  return childrenOf(await childFigures(trx, tenantId, period, rules, studentIds), studentIds);
+}
 
+/** The figures of these students that had school days, in the order the email lists them. */
+export function childrenOf(
+  figures: Map<string, ChildFigures>,
+  studentIds: readonly string[],
+): ChildFigures[] {
+  return studentIds
+    .flatMap((id) => figures.get(id) ?? [])
+    .sort((a, b) => a.firstName.localeCompare(b.firstName) || a.studentId.localeCompare(b.studentId));
+}
+
+/**
+ * Every student with school days in [from, to] (all of the tenant's, or just `studentIds`), with
+ * their figures: one scan of the period's attendance and two term-to-date reads from the rollups
+ * (at the period's end and the day before it started), whatever the number of students.
+ */
+export async function childFigures(
+  trx: TenantTransaction,
+  tenantId: string,
+  period: { from: string; to: string },
+  rules: DigestRules,
+  studentIds?: readonly string[],
+): Promise<Map<string, ChildFigures>> {
+  const onlyThese = studentIds ? sql`AND a.student_id = ANY (${[...studentIds]}::uuid[])` : sql``;
   // The reason shown for a missed day is the first one recorded on a missed mark that day (the
   // whole-day mark, period 0, sorts first). A join bounded by the period, not a correlated
   // subquery: the planner then prunes attendance to the period's partitions.
   const { rows } = await sql<DayRow>`
     SELECT d.student_id, s.first_name, s.preferred_name, s.last_name, d.attendance_date, d.day_status,
-           CASE WHEN d.day_status IN ('absent', 'excused') THEN r.reason END AS reason
+           d.in_membership, CASE WHEN d.day_status IN ('absent', 'excused') THEN r.reason END AS reason
     FROM ${attendanceDays(tenantId, period.from, period.to, rules.policy, studentIds)} d
-    JOIN students s ON s.tenant_id = ${tenantId} AND s.id = d.student_id
+    JOIN students s ON s.tenant_id = ${tenantId} AND s.id = d.student_id AND s.deleted_at IS NULL
     LEFT JOIN (
       SELECT DISTINCT ON (a.student_id, a.attendance_date) a.student_id, a.attendance_date, a.reason
       FROM attendance a
-      WHERE a.tenant_id = ${tenantId} AND a.student_id = ANY (${studentIds}::uuid[])
+      WHERE a.tenant_id = ${tenantId} ${onlyThese}
         AND a.attendance_date BETWEEN ${period.from}::date AND ${period.to}::date
         AND a.status IN ('absent', 'excused') AND nullif(btrim(a.reason), '') IS NOT NULL
       ORDER BY a.student_id, a.attendance_date, a.period
     ) r ON r.student_id = d.student_id AND r.attendance_date = d.attendance_date
     ORDER BY d.student_id, d.attendance_date`.execute(trx);
-  if (rows.length === 0) return [];
 
   const byStudent = new Map<string, ChildFigures>();
+  // The period's own membership and attended days: the rate before the period is the rate at its
+  // end without them, so the term is read once, not twice.
+  const inPeriod = new Map<string, { membership: number; attended: number }>();
   for (const row of rows) {
     let child = byStudent.get(row.student_id);
     if (!child) {
@@ -124,6 +156,10 @@ export async function guardianChildFigures(
       };
       byStudent.set(row.student_id, child);
     }
+    const counted = inPeriod.get(row.student_id) ?? { membership: 0, attended: 0 };
+    inPeriod.set(row.student_id, counted);
+    if (row.in_membership) counted.membership++;
+    if (row.day_status === 'present' || row.day_status === 'tardy') counted.attended++;
     child.schoolDays++;
     if (row.day_status === 'present') child.present++;
     else if (row.day_status === 'tardy') child.late++;
@@ -133,22 +169,25 @@ export async function guardianChildFigures(
       child.absences.push({ date: row.attendance_date, status: row.day_status, reason: row.reason });
     }
   }
+  if (byStudent.size === 0) return byStudent;
 
   const ids = [...byStudent.keys()];
-  // At merge, termToDateRates from the rollups (issue 4) can serve here, called once per date.
-  const [now, before] = (await termToDateRatesAt(trx, tenantId, ids, [
-    period.to,
-    addDays(period.from, -1),
-  ])) as [Map<string, TermToDateRate>, Map<string, TermToDateRate>];
+  // Term to date from the rollups (whole months) plus what they have not caught up with, read live.
+  const now = await termToDateRates(trx, tenantId, ids, period.to);
+  // The term the day before the period belongs to (one student is enough to name it).
+  const dayBefore = await termToDateRates(trx, tenantId, ids.slice(0, 1), addDays(period.from, -1));
+  const termBefore = dayBefore.get(ids[0]!)!.termStart;
   for (const child of byStudent.values()) {
     const current = now.get(child.studentId)!;
-    const previous = before.get(child.studentId);
     child.termStart = current.termStart;
     child.daysInMembership = current.daysInMembership;
-    child.termRate = current.rate;
+    child.termRate = current.rate === null ? null : Number(current.rate);
     // A change is only meaningful within one term; the first digest of a term shows none.
-    if (current.rate !== null && previous?.rate != null && previous.termStart === current.termStart) {
-      child.rateChange = Math.round((current.rate - previous.rate) * 100) / 100;
+    const counted = inPeriod.get(child.studentId)!;
+    const membershipBefore = current.daysInMembership - counted.membership;
+    if (current.rate !== null && termBefore === current.termStart && membershipBefore > 0) {
+      const rateBefore = percent(current.daysAttended - counted.attended, membershipBefore);
+      child.rateChange = Math.round((Number(current.rate) - rateBefore) * 100) / 100;
     }
     if (current.daysInMembership > 0) {
       const missed = current.daysInMembership - current.daysAttended;
@@ -156,43 +195,37 @@ export async function guardianChildFigures(
     }
     child.chronic = chronicStanding(child.absencePercent, child.daysInMembership, rules);
   }
-  return [...byStudent.values()].sort(
-    (a, b) => a.firstName.localeCompare(b.firstName) || a.studentId.localeCompare(b.studentId),
-  );
+  return byStudent;
+}
+
+/** a / b as a percentage rounded half up to 2 decimals, as SQL's round(numeric, 2) gives it. */
+function percent(a: number, b: number): number {
+  return Math.round((a * 10_000) / b) / 100;
 }
 
 export interface PlannedGuardian {
   guardianId: string;
   email: string | null;
   optedOut: boolean;
-  /** Children with at least one school day in the period. */
-  childrenWithDays: number;
+  /** Their current (not deleted) children; childrenOf picks those with figures for the period. */
+  studentIds: string[];
 }
 
 /**
- * Every guardian of the tenant linked to a current student, with how many of their children had
- * school days in the period: one scan of the period's attendance, one pass over the links.
+ * Every guardian of the tenant linked to a current student, with those students: one pass over
+ * the links. Who had school days comes from childFigures, so the period is scanned once.
  */
-export async function planRecipients(
-  trx: TenantTransaction,
-  tenantId: string,
-  period: { from: string; to: string },
-  policy: AttendancePolicy,
-): Promise<PlannedGuardian[]> {
+export async function planRecipients(trx: TenantTransaction, tenantId: string): Promise<PlannedGuardian[]> {
   const { rows } = await sql<{
     guardian_id: string;
     email: string | null;
     digest_opt_out: boolean;
-    children_with_days: number;
+    student_ids: string[];
   }>`
-    WITH with_days AS (
-      SELECT DISTINCT d.student_id FROM ${attendanceDays(tenantId, period.from, period.to, policy)} d
-    )
-    SELECT g.id AS guardian_id, g.email, g.digest_opt_out, count(w.student_id) AS children_with_days
+    SELECT g.id AS guardian_id, g.email, g.digest_opt_out, array_agg(sg.student_id) AS student_ids
     FROM guardians g
     JOIN student_guardians sg ON sg.tenant_id = g.tenant_id AND sg.guardian_id = g.id
     JOIN students s ON s.tenant_id = sg.tenant_id AND s.id = sg.student_id AND s.deleted_at IS NULL
-    LEFT JOIN with_days w ON w.student_id = sg.student_id
     WHERE g.tenant_id = ${tenantId}
     GROUP BY g.id
     ORDER BY g.id`.execute(trx);
@@ -200,6 +233,6 @@ export async function planRecipients(
     guardianId: row.guardian_id,
     email: row.email,
     optedOut: row.digest_opt_out,
-    childrenWithDays: Number(row.children_with_days),
+    studentIds: row.student_ids,
   }));
 }

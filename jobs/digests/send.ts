@@ -1,5 +1,6 @@
-// One guardian's digest, end to end: read their children's figures (as the tenant, under RLS),
-// check opt-out and address, claim the ledger row, render, send over pooled SMTP, mark sent.
+// One guardian's digest, end to end: check opt-out and address (as the tenant, under RLS), take
+// the children's figures planned for this send (or read them, for sends planned without), claim
+// the ledger row, render, send over pooled SMTP, mark sent.
 // Used by the attendance-digest-send job and by on-demand (inline) runs of attendance-digest.
 import { sql } from 'kysely';
 import type { Transporter } from 'nodemailer';
@@ -61,6 +62,15 @@ interface GuardianRow {
   digest_opt_out: boolean;
 }
 
+/**
+ * What planning decided this guardian's email says: computed once for the whole tenant and carried
+ * in the send job's payload, so a retried job sends the same figures and the send only renders.
+ */
+export interface PlannedFigures {
+  children: ChildFigures[];
+  chronicAbsencePercent: number;
+}
+
 interface Prepared {
   link: string;
   tenant: TenantRow;
@@ -76,6 +86,7 @@ async function prepare(
   trx: TenantTransaction,
   ctx: SendContext,
   key: DeliveryKey,
+  planned: PlannedFigures | undefined,
 ): Promise<Prepared | Exclude<SendOutcome, { status: 'sent' }>> {
   const { tenantId, guardianId, period } = key;
   const { rows: tenants } = await sql<TenantRow>`
@@ -110,9 +121,8 @@ async function prepare(
       'the email address is not a valid address; correct it in the guardian record',
     );
   }
-  const policy = attendancePolicyFrom(tenant.settings);
-  const rules = { policy, nearThresholdPoints: digestSettingsFrom(tenant.settings).nearThresholdPoints };
-  const children = await guardianChildFigures(trx, tenantId, guardianId, period, rules);
+  const figures = planned ?? (await readFigures(trx, tenant, key));
+  const { children } = figures;
   if (children.length === 0)
     return skip('skipped', 'no-school-days', 'no child had school days in the period');
 
@@ -135,10 +145,22 @@ async function prepare(
     guardian,
     email,
     children,
-    chronicAbsencePercent: policy.chronicAbsencePercent,
+    chronicAbsencePercent: figures.chronicAbsencePercent,
     deliveryId: claim.row.id,
     messageId,
   };
+}
+
+/** Figures for a send planned without them: this guardian's children, read now. */
+async function readFigures(
+  trx: TenantTransaction,
+  tenant: TenantRow,
+  key: DeliveryKey,
+): Promise<PlannedFigures> {
+  const policy = attendancePolicyFrom(tenant.settings);
+  const rules = { policy, nearThresholdPoints: digestSettingsFrom(tenant.settings).nearThresholdPoints };
+  const children = await guardianChildFigures(trx, key.tenantId, key.guardianId, key.period, rules);
+  return { children, chronicAbsencePercent: policy.chronicAbsencePercent };
 }
 
 export async function sendGuardianDigest(
@@ -146,9 +168,10 @@ export async function sendGuardianDigest(
   tenantId: string,
   guardianId: string,
   period: DigestPeriod,
+  planned?: PlannedFigures,
 ): Promise<SendOutcome> {
   const key = { tenantId, guardianId, period };
-  const prepared = await withTenant(ctx.db, tenantId, (trx) => prepare(trx, ctx, key));
+  const prepared = await withTenant(ctx.db, tenantId, (trx) => prepare(trx, ctx, key, planned));
   if ('status' in prepared) return prepared;
 
   const { link, tenant, guardian, email, children, messageId, deliveryId } = prepared;

@@ -4,12 +4,12 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, NotFoundError } from '../../core/errors.js';
 import { withTenant } from '../../core/tenant-scope.js';
+import { termToDateRates } from '../../jobs/attendance/figures.js';
 import { attendanceDigest } from '../../jobs/attendance-digest.js';
 import { attendanceDigestSend } from '../../jobs/attendance-digest-send.js';
 import { parsePayload } from '../../jobs/define-job.js';
 import { isDeliverableAddress } from '../../jobs/digests/address.js';
 import { digestPeriod, localTime } from '../../jobs/digests/period.js';
-import { termToDateRates } from '../../jobs/digests/term-rate.js';
 import { testJobContext } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { createDigestFixture, digestEnv, G, S, T } from './fixtures.js';
@@ -112,15 +112,28 @@ describe('term-to-date rates', () => {
     const rates = await withTenant(database.db, T.a, (trx) =>
       termToDateRates(trx, T.a, [S.zoe, S.liam, S.s6], '2026-03-15'),
     );
-    expect(Object.fromEntries(rates)).toEqual({
-      [S.zoe]: { termStart: '2026-03-02', daysInMembership: 10, daysAttended: 8, rate: 80 },
-      [S.liam]: { termStart: '2026-03-02', daysInMembership: 10, daysAttended: 9, rate: 90 },
-      [S.s6]: { termStart: '2026-03-02', daysInMembership: 1, daysAttended: 1, rate: 100 },
+    expect(rates.get(S.zoe)).toMatchObject({
+      termStart: '2026-03-02',
+      daysInMembership: 10,
+      daysAttended: 8,
+      rate: '80.00',
+    });
+    expect(rates.get(S.liam)).toMatchObject({
+      termStart: '2026-03-02',
+      daysInMembership: 10,
+      daysAttended: 9,
+      rate: '90.00',
+    });
+    expect(rates.get(S.s6)).toMatchObject({
+      termStart: '2026-03-02',
+      daysInMembership: 1,
+      daysAttended: 1,
+      rate: '100.00',
     });
     const beforeTerm = await withTenant(database.db, T.a, (trx) =>
       termToDateRates(trx, T.a, [S.zoe], '2026-02-01'),
     );
-    expect(beforeTerm.get(S.zoe)).toEqual({
+    expect(beforeTerm.get(S.zoe)).toMatchObject({
       termStart: '2025-08-20',
       daysInMembership: 0,
       daysAttended: 0,
@@ -129,11 +142,11 @@ describe('term-to-date rates', () => {
     const noTerms = await withTenant(database.db, T.b, (trx) =>
       termToDateRates(trx, T.b, [S.other], '2026-03-15'),
     );
-    expect(noTerms.get(S.other)).toEqual({
+    expect(noTerms.get(S.other)).toMatchObject({
       termStart: '2025-08-01',
       daysInMembership: 1,
       daysAttended: 1,
-      rate: 100,
+      rate: '100.00',
     });
   });
 
@@ -145,7 +158,7 @@ describe('term-to-date rates', () => {
     const rates = await withTenant(database.db, T.b, (trx) =>
       termToDateRates(trx, T.b, [S.other], '2026-03-15'),
     );
-    expect(rates.get(S.other)).toMatchObject({ daysInMembership: 1, daysAttended: 1, rate: 100 });
+    expect(rates.get(S.other)).toMatchObject({ daysInMembership: 1, daysAttended: 1, rate: '100.00' });
     await sql`DELETE FROM attendance WHERE tenant_id = ${T.b} AND attendance_date = '2026-03-11'`.execute(
       database.db,
     );
