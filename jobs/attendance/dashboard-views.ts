@@ -56,17 +56,14 @@ export async function refreshView(db: Db, view: DashboardView): Promise<RefreshO
       const started = process.hrtime.bigint();
       await sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${sql.table(relation)}`.execute(conn);
       const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-      const { rows: counted } = await sql<{
-        n: number;
-      }>`SELECT count(*) AS n FROM ${sql.table(relation)}`.execute(conn);
-      const count = Number(counted[0]?.n ?? 0);
-      await sql`
+      // Count and record in one statement: every round trip adds to a small view's refresh.
+      const { rows: recorded } = await sql<{ row_count: string }>`
         INSERT INTO mv_refresh_state (view_name, refreshed_at, duration_ms, row_count)
-        VALUES (${relation}, now(), ${ms}, ${count})
+        SELECT ${relation}, now(), ${ms}, count(*) FROM ${sql.table(relation)}
         ON CONFLICT (view_name) DO UPDATE
-          SET refreshed_at = EXCLUDED.refreshed_at, duration_ms = EXCLUDED.duration_ms, row_count = EXCLUDED.row_count`.execute(
-        conn,
-      );
+          SET refreshed_at = EXCLUDED.refreshed_at, duration_ms = EXCLUDED.duration_ms, row_count = EXCLUDED.row_count
+        RETURNING row_count`.execute(conn);
+      const count = Number(recorded[0]?.row_count ?? 0);
       return { view, refreshed: true, ms, rows: count };
     } finally {
       await sql`SELECT pg_advisory_unlock(${LOCK_CLASS}, hashtext(${relation}))`.execute(conn);

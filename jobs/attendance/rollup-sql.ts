@@ -156,6 +156,20 @@ export async function appendMonthly(
   to: string,
   studentIds: readonly string[],
 ): Promise<Written> {
+  // The appended days themselves are kept for the transaction: addEnrollmentDays adds the same
+  // days to the enrollment summaries.
+  await sql`
+    CREATE TEMP TABLE IF NOT EXISTS rollup_appended_days (
+      student_id uuid, attendance_date date, day_status text, in_membership boolean) ON COMMIT DROP`.execute(
+    trx,
+  );
+  await sql`
+    INSERT INTO rollup_appended_days
+    SELECT d.student_id, d.attendance_date, d.day_status, d.in_membership
+    FROM ${attendanceDays(tenantId, from, to, policy, studentIds)} d
+    JOIN attendance_rollup_claims c
+      ON c.tenant_id = ${tenantId}::uuid AND c.student_id = d.student_id AND c.attendance_date = d.attendance_date
+    WHERE d.student_id = ANY (${[...studentIds]}::uuid[])`.execute(trx);
   await stage(
     trx,
     'rollup_append_monthly',
@@ -169,9 +183,8 @@ export async function appendMonthly(
              count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
              count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused,
              max(d.attendance_date) AS last_day
-      FROM ${attendanceDays(tenantId, from, to, policy, studentIds)} d
-      JOIN attendance_rollup_claims c
-        ON c.tenant_id = ${tenantId}::uuid AND c.student_id = d.student_id AND c.attendance_date = d.attendance_date
+      FROM rollup_appended_days d
+      WHERE d.attendance_date BETWEEN ${from}::date AND ${to}::date AND d.student_id = ANY (${[...studentIds]}::uuid[])
       GROUP BY 1, 2`,
   );
   const { rows } = await sql<{ written: number }>`
@@ -269,6 +282,8 @@ export async function applyDaily(
  * [enrollment_date, drop_date or the class's end_date]; its figures are the monthly rows of the
  * months the window touches, minus the marked days of those edge months that fall outside the
  * window (read live, one attendance_days() call per edge month, usually over a school break).
+ * A student's enrollments mostly share one window (every class of the year), so the figures are
+ * computed once per distinct (student, window) and copied to each of its enrollments.
  */
 export async function refreshEnrollments(
   trx: Executor,
@@ -278,11 +293,13 @@ export async function refreshEnrollments(
 ): Promise<number> {
   await sql`
     CREATE TEMP TABLE rollup_windows ON COMMIT DROP AS
-    SELECT e.id, e.student_id, e.enrollment_date AS ws,
-           coalesce(e.drop_date, c.end_date, DATE '9999-12-31') AS we
-    FROM enrollments e JOIN classes c ON c.tenant_id = e.tenant_id AND c.id = e.class_id
-    WHERE e.tenant_id = ${tenantId}::uuid
-      AND (${students(studentIds)} IS NULL OR e.student_id = ANY (${students(studentIds)}))`.execute(trx);
+    SELECT row_number() OVER () AS id, w.* FROM (
+      SELECT DISTINCT e.student_id, e.enrollment_date AS ws,
+             coalesce(e.drop_date, c.end_date, DATE '9999-12-31') AS we
+      FROM enrollments e JOIN classes c ON c.tenant_id = e.tenant_id AND c.id = e.class_id
+      WHERE e.tenant_id = ${tenantId}::uuid
+        AND (${students(studentIds)} IS NULL OR e.student_id = ANY (${students(studentIds)}))
+    ) w`.execute(trx);
   // The parts of a window's first and last month that lie outside the window.
   await sql`
     CREATE TEMP TABLE rollup_edges ON COMMIT DROP AS
@@ -297,7 +314,7 @@ export async function refreshEnrollments(
   await sql`ANALYZE rollup_windows`.execute(trx);
   await sql`ANALYZE rollup_edges`.execute(trx);
   await sql`
-    CREATE TEMP TABLE rollup_edge_days (id uuid, days_in_membership int, days_attended int, days_present int,
+    CREATE TEMP TABLE rollup_edge_days (id bigint, days_in_membership int, days_attended int, days_present int,
                                         days_tardy int, days_absent int, days_excused int) ON COMMIT DROP`.execute(
     trx,
   );
@@ -325,8 +342,8 @@ export async function refreshEnrollments(
     SET total_days = v.total_days, days_present = v.days_present, days_absent = v.days_absent,
         days_tardy = v.days_tardy, days_excused = v.days_excused, attendance_rate = v.rate,
         attendance_computed_at = now()
-    FROM (
-      SELECT w.id, s.total_days - x.total_days AS total_days, s.days_present - x.days_present AS days_present,
+    FROM classes c, (
+      SELECT w.student_id, w.ws, w.we, s.total_days - x.total_days AS total_days, s.days_present - x.days_present AS days_present,
              s.days_absent - x.days_absent AS days_absent, s.days_tardy - x.days_tardy AS days_tardy,
              s.days_excused - x.days_excused AS days_excused,
              round((s.days_present - x.days_present) * 100.0 / NULLIF(s.total_days - x.total_days, 0), 2) AS rate
@@ -357,13 +374,119 @@ export async function refreshEnrollments(
                coalesce(x0.days_excused, 0)::int AS days_excused
       ) x
     ) v
-    WHERE e.tenant_id = ${tenantId}::uuid AND e.id = v.id
+    WHERE e.tenant_id = ${tenantId}::uuid AND c.tenant_id = e.tenant_id AND c.id = e.class_id
+      AND v.student_id = e.student_id AND v.ws = e.enrollment_date
+      AND v.we = coalesce(e.drop_date, c.end_date, DATE '9999-12-31')
       AND (e.total_days, e.days_present, e.days_absent, e.days_tardy, e.days_excused, e.attendance_rate)
           IS DISTINCT FROM (v.total_days, v.days_present, v.days_absent, v.days_tardy, v.days_excused, v.rate)`.execute(
     trx,
   );
   await sql`DROP TABLE rollup_windows, rollup_edges, rollup_edge_days`.execute(trx);
   return Number(numAffectedRows ?? 0n);
+}
+
+/**
+ * The nightly shortcut for enrollment summaries: add the days appendMonthly just counted
+ * (rollup_appended_days, none of them counted before) to each enrollment of the given students
+ * whose window contains them, instead of recomputing the summaries from the monthly rows. Exact
+ * when the stored summaries were exact after the previous run, which the caller ensures by
+ * passing only students whose enrollment windows did not change since (a changed or new window
+ * leaves a claim on its enrollment_date; those students are recomputed).
+ */
+export async function addEnrollmentDays(
+  trx: Executor,
+  tenantId: string,
+  studentIds: readonly string[],
+): Promise<number> {
+  const { numAffectedRows } = await sql`
+    UPDATE enrollments e
+    SET total_days = e.total_days + v.total_days, days_present = e.days_present + v.days_present,
+        days_absent = e.days_absent + v.days_absent, days_tardy = e.days_tardy + v.days_tardy,
+        days_excused = e.days_excused + v.days_excused,
+        attendance_rate = round((e.days_present + v.days_present) * 100.0 / NULLIF(e.total_days + v.total_days, 0), 2),
+        attendance_computed_at = now()
+    FROM (
+      SELECT e2.id,
+             count(*) FILTER (WHERE d.in_membership)::int AS total_days,
+             count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_present,
+             count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
+             count(*) FILTER (WHERE d.day_status = 'tardy')::int AS days_tardy,
+             count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused
+      FROM enrollments e2
+      JOIN classes c ON c.tenant_id = e2.tenant_id AND c.id = e2.class_id
+      JOIN rollup_appended_days d ON d.student_id = e2.student_id
+       AND d.attendance_date BETWEEN e2.enrollment_date AND coalesce(e2.drop_date, c.end_date, DATE '9999-12-31')
+      WHERE e2.tenant_id = ${tenantId}::uuid AND e2.student_id = ANY (${[...studentIds]}::uuid[])
+      GROUP BY e2.id
+    ) v
+    WHERE e.tenant_id = ${tenantId}::uuid AND e.id = v.id`.execute(trx);
+  return Number(numAffectedRows ?? 0n);
+}
+
+/** The academic year of a month: the tenant's 'year' term overlapping it, else August-July. */
+const yearOf = (tenantId: string, month: RawBuilder<unknown>) => sql`
+  SELECT coalesce(y.start_date, make_date(extract(year FROM ${month})::int - (extract(month FROM ${month}) < 8)::int, 8, 1)) AS year_start,
+         coalesce(y.end_date, make_date(extract(year FROM ${month})::int + (extract(month FROM ${month}) >= 8)::int, 7, 31)) AS year_end
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (
+    SELECT t.start_date, t.end_date FROM academic_terms t
+    WHERE t.tenant_id = ${tenantId}::uuid AND t.kind = 'year'
+      AND t.start_date <= (${month} + interval '1 month - 1 day')::date AND t.end_date >= ${month}
+    ORDER BY t.start_date DESC LIMIT 1
+  ) y ON true`;
+
+/**
+ * The nightly shortcut for chronic rows: add the days appendMonthly just counted
+ * (rollup_appended_days) to the student's row for the academic year of each day, and re-derive
+ * rate and flag. Exact because those days were not counted before and appending only adds.
+ * Students with an appended day whose year has no row yet are left out and returned: the caller
+ * recomputes them with refreshChronic.
+ */
+export async function addChronicDays(
+  trx: Executor,
+  tenantId: string,
+  policy: AttendancePolicy,
+  studentIds: readonly string[],
+  today: string,
+): Promise<Written & { missing: string[] }> {
+  await sql`
+    CREATE TEMP TABLE rollup_appended_years ON COMMIT DROP AS
+    SELECT d.student_id, y.year_start, y.year_end,
+           count(*) FILTER (WHERE d.in_membership)::int AS membership,
+           count(*) FILTER (WHERE d.in_membership AND d.day_status IN ('absent', 'excused'))::int AS missed
+    FROM (SELECT DISTINCT date_trunc('month', attendance_date)::date AS month FROM rollup_appended_days) m
+    CROSS JOIN LATERAL (${yearOf(tenantId, sql`m.month`)}) y
+    JOIN rollup_appended_days d ON date_trunc('month', d.attendance_date)::date = m.month
+    WHERE d.student_id = ANY (${[...studentIds]}::uuid[])
+    GROUP BY 1, 2, 3`.execute(trx);
+  const { rows: missing } = await sql<{ student_id: string }>`
+    SELECT DISTINCT y.student_id FROM rollup_appended_years y
+    WHERE NOT EXISTS (SELECT 1 FROM attendance_chronic_absence a
+                      WHERE a.tenant_id = ${tenantId}::uuid AND a.student_id = y.student_id
+                        AND a.year_start = y.year_start AND a.year_end = y.year_end)`.execute(trx);
+  const skip = missing.map((r) => r.student_id);
+  const { numAffectedRows } = await sql`
+    UPDATE attendance_chronic_absence a
+    SET days_in_membership = v.membership, days_missed = v.missed,
+        absence_rate = round(v.missed * 100.0 / NULLIF(v.membership, 0), 2), is_chronic = v.chronic,
+        first_flagged_on = coalesce(a.first_flagged_on, CASE WHEN v.chronic THEN ${today}::date END),
+        computed_at = now()
+    FROM (
+      SELECT y.student_id, y.year_start, c.days_in_membership + y.membership AS membership,
+             c.days_missed + y.missed AS missed,
+             (c.days_in_membership + y.membership >= ${policy.chronicMinimumDays}::int
+              AND (c.days_missed + y.missed) * 100.0
+                  >= ${policy.chronicAbsencePercent}::numeric * (c.days_in_membership + y.membership)) AS chronic
+      FROM rollup_appended_years y
+      JOIN attendance_chronic_absence c ON c.tenant_id = ${tenantId}::uuid AND c.student_id = y.student_id
+       AND c.year_start = y.year_start
+      WHERE NOT (y.student_id = ANY (${skip}::uuid[])) AND (y.membership > 0 OR y.missed > 0)
+    ) v
+    WHERE a.tenant_id = ${tenantId}::uuid AND a.student_id = v.student_id AND a.year_start = v.year_start`.execute(
+    trx,
+  );
+  await sql`DROP TABLE rollup_appended_years`.execute(trx);
+  return { written: Number(numAffectedRows ?? 0n), deleted: 0, missing: skip };
 }
 
 /**

@@ -12,6 +12,8 @@ import type { Db } from '../../core/db.js';
 import type { TenantInfo } from '../../core/tenants.js';
 import { type AttendancePolicy, attendancePolicyFrom } from './policy.js';
 import {
+  addChronicDays,
+  addEnrollmentDays,
   appendMonthly,
   applyDaily,
   applyMonthly,
@@ -44,7 +46,7 @@ export interface TenantRollupResult {
   counts: RollupCounts;
   changed: boolean;
   ms: number;
-  /** Milliseconds per step (monthly, daily, enrollments, chronic), to see where the time goes. */
+  /** Milliseconds per step (claim, plan, monthly, append, daily, enrollments, chronic, unclaim...), to see where the time goes. */
   stepMs: Record<string, number>;
 }
 
@@ -105,12 +107,14 @@ export async function rollupTenant(
     }
     try {
       // Claim: its own short transaction (autocommit), never held while computing.
-      await sql`
+      await step(stepMs, 'claim', () =>
+        sql`
         WITH moved AS (
           DELETE FROM attendance_rollup_dirty WHERE tenant_id = ${tenant.id}::uuid
           RETURNING tenant_id, student_id, attendance_date
         )
-        INSERT INTO attendance_rollup_claims SELECT * FROM moved ON CONFLICT DO NOTHING`.execute(conn);
+        INSERT INTO attendance_rollup_claims SELECT * FROM moved ON CONFLICT DO NOTHING`.execute(conn),
+      );
       return await conn.transaction().execute(async (trx) => {
         await sql`SELECT set_config('work_mem', ${options.workMem}, true)`.execute(trx);
         // The day rule groups by (student, date), which contains the partition key: aggregating
@@ -137,7 +141,9 @@ export async function rollupTenant(
         } else if (claimed > 0) {
           months = await incremental(trx, tenant.id, policy, options.today, counts, stepMs);
         }
-        await sql`DELETE FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(trx);
+        await step(stepMs, 'unclaim', () =>
+          sql`DELETE FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(trx),
+        );
         const changed = Object.values(counts).some((n) => n > 0);
         await sql`
           INSERT INTO attendance_rollup_state AS s (tenant_id, policy, last_run_at, last_full_at, last_changed_at)
@@ -188,7 +194,10 @@ async function fullRebuild(
   add(counts, 'monthly', await step(steps, 'monthly', () => applyMonthly(trx, tenantId, from, to, null)));
   // The enrollment and chronic steps join the monthly rows; plan them on fresh statistics (a
   // first rebuild fills the table from empty, long before autovacuum would analyse it).
-  await step(steps, 'analyze', () => sql`ANALYZE attendance_monthly`.execute(trx));
+  // A rebuild that changed nothing (steady state) leaves the statistics as they were.
+  if (counts.monthlyWritten + counts.monthlyDeleted > 0) {
+    await step(steps, 'analyze', () => sql`ANALYZE attendance_monthly`.execute(trx));
+  }
   add(counts, 'daily', await step(steps, 'daily', () => applyDaily(trx, tenantId, from, to, null)));
   counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
     refreshEnrollments(trx, tenantId, policy, null),
@@ -216,16 +225,17 @@ async function incremental(
   // One set-based pass per changed month (a handful: today's, plus any late corrections). In each,
   // a student whose changed days all come after the month's last counted day gets those days
   // added (the nightly common case); any other student's month is recomputed.
-  const { rows: months } = await sql<{
-    month: string;
-    last: string;
-    students: string[];
-    append: string[] | null;
-    recompute: string[] | null;
-    append_from: string | null;
-    append_to: string | null;
-    days: string[];
-  }>`
+  const { rows: months } = await step(steps, 'plan', () =>
+    sql<{
+      month: string;
+      last: string;
+      students: string[];
+      append: string[] | null;
+      recompute: string[] | null;
+      append_from: string | null;
+      append_to: string | null;
+      days: string[];
+    }>`
     WITH per_student AS (
       SELECT date_trunc('month', c.attendance_date)::date AS month, c.student_id,
              bool_and(m.last_day IS NULL OR c.attendance_date > m.last_day) AS append_only,
@@ -244,7 +254,8 @@ async function incremental(
            max(p.last_changed) FILTER (WHERE p.append_only)::text AS append_to,
            (SELECT array_agg(DISTINCT c.attendance_date::text) FROM attendance_rollup_claims c
             WHERE c.tenant_id = ${tenantId}::uuid AND date_trunc('month', c.attendance_date)::date = p.month) AS days
-    FROM per_student p GROUP BY p.month ORDER BY 1`.execute(trx);
+    FROM per_student p GROUP BY p.month ORDER BY 1`.execute(trx),
+  );
   for (const month of months) {
     if (month.recompute) {
       add(
@@ -270,13 +281,38 @@ async function incremental(
     );
   }
   const students = [...new Set(months.flatMap((m) => m.students))];
-  counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
-    refreshEnrollments(trx, tenantId, policy, students),
-  );
-  add(
-    counts,
-    'chronic',
-    await step(steps, 'chronic', () => refreshChronic(trx, tenantId, policy, students, today)),
-  );
+  // Enrollment summaries: a student whose changed days were all appended (the nightly case) gets
+  // those days added, unless an enrollment window of theirs changed since the last run (a claim on
+  // one of their enrollment dates: a new, moved or re-dated enrollment); everyone else is
+  // recomputed from the monthly rows.
+  const recomputed = new Set(months.flatMap((m) => m.recompute ?? []));
+  const appendOnly = students.filter((id) => !recomputed.has(id));
+  const { rows: windowChanged } = appendOnly.length
+    ? await sql<{ student_id: string }>`
+        SELECT DISTINCT e.student_id FROM enrollments e
+        JOIN attendance_rollup_claims c ON c.tenant_id = e.tenant_id AND c.student_id = e.student_id
+         AND c.attendance_date = e.enrollment_date
+        WHERE e.tenant_id = ${tenantId}::uuid AND e.student_id = ANY (${appendOnly}::uuid[])`.execute(trx)
+    : { rows: [] };
+  const changedWindows = new Set(windowChanged.map((r) => r.student_id));
+  const addTo = appendOnly.filter((id) => !changedWindows.has(id));
+  const recompute = students.filter((id) => recomputed.has(id) || changedWindows.has(id));
+  counts.enrollmentsUpdated += await step(steps, 'enrollments', async () => {
+    let updated = 0;
+    if (addTo.length > 0) updated += await addEnrollmentDays(trx, tenantId, addTo);
+    if (recompute.length > 0) updated += await refreshEnrollments(trx, tenantId, policy, recompute);
+    return updated;
+  });
+  // Chronic rows likewise: appended days are added to the year's row (students whose year has
+  // no row yet come back as missing); everyone else is recomputed from the monthly rows.
+  await step(steps, 'chronic', async () => {
+    const appendedTo = appendOnly.length
+      ? await addChronicDays(trx, tenantId, policy, appendOnly, today)
+      : null;
+    if (appendedTo) add(counts, 'chronic', appendedTo);
+    const missing = new Set(appendedTo?.missing ?? []);
+    const rest = students.filter((id) => recomputed.has(id) || missing.has(id));
+    if (rest.length > 0) add(counts, 'chronic', await refreshChronic(trx, tenantId, policy, rest, today));
+  });
   return months.length;
 }

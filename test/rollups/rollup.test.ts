@@ -208,6 +208,45 @@ describe('attendance rollup', () => {
     expect(dirty[0]!.n).toBe(0);
   });
 
+  it('the nightly new day is added to enrollment summaries and chronic rows, and a changed window is recomputed', async () => {
+    await rollup({});
+    // A new enrollment whose window starts the day after the student's last mark of a past month:
+    // its claim looks like an appended day, but the window already holds the later months' marks,
+    // so adding the new days alone would be wrong.
+    const { rows: picked } = await sql<{ student_id: string; starts: string; class_id: string }>`
+      SELECT m.student_id, (m.last_day + 1)::text AS starts,
+             (SELECT c.id FROM classes c WHERE c.tenant_id = m.tenant_id
+                AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.tenant_id = c.tenant_id AND e.class_id = c.id
+                                  AND e.student_id = m.student_id)
+              ORDER BY c.id LIMIT 1) AS class_id
+      FROM attendance_monthly m
+      WHERE m.tenant_id = ${tenantA}::uuid AND m.last_day < (m.month + interval '1 month - 1 day')::date
+        AND m.month < (SELECT max(month) FROM attendance_monthly WHERE tenant_id = ${tenantA}::uuid)
+      ORDER BY m.month, m.student_id LIMIT 1`.execute(database.db);
+    const target = picked[0]!;
+    expect(target.class_id).toBeTruthy();
+    const { rows: inserted } = await sql<{ id: string }>`
+      INSERT INTO enrollments (tenant_id, student_id, class_id, enrollment_date)
+      VALUES (${tenantA}::uuid, ${target.student_id}::uuid, ${target.class_id}::uuid, ${target.starts}::date)
+      RETURNING id`.execute(database.db);
+    // The nightly case: a new school day for every student of A.
+    await sql`INSERT INTO attendance (tenant_id, student_id, attendance_date, period, status)
+              SELECT tenant_id, id, DATE '2026-03-17', 0,
+                     (ARRAY['present', 'late', 'absent', 'excused', 'present'])[1 + abs(hashtext(id::text)) % 5]
+              FROM students WHERE tenant_id = ${tenantA}::uuid`.execute(database.db);
+    const incremental = await rollup({ tenantId: tenantA }, '2026-03-17T20:00:00Z');
+    expect(incremental.tenants[0]).toMatchObject({ mode: 'incremental' });
+    expect(incremental.tenants[0]!.counts.enrollmentsUpdated).toBeGreaterThan(40);
+    expect(incremental.tenants[0]!.counts.chronicWritten).toBeGreaterThan(30);
+    const { rows: fresh } = await sql<{ total_days: number }>`
+      SELECT total_days FROM enrollments WHERE id = ${inserted[0]!.id}::uuid`.execute(database.db);
+    expect(fresh[0]!.total_days).toBeGreaterThan(1);
+    const afterIncremental = await snapshot();
+    const full = await rollup({ tenantId: tenantA, full: true }, '2026-03-17T20:00:00Z');
+    expect(totalWrites(full)).toBe(0);
+    expect(await snapshot()).toEqual(afterIncremental);
+  });
+
   it('flags chronic absence only past the minimum days, and keeps the first-flagged date', async () => {
     // Start from no history of flags for A (earlier tests ran the default policy).
     await sql`DELETE FROM attendance_chronic_absence WHERE tenant_id = ${tenantA}::uuid`.execute(database.db);
