@@ -23,6 +23,8 @@ export interface JobContext {
   jobId: string;
   /** 1 for the first attempt, 2 for the first retry, ... */
   attempt: number;
+  /** False while the queue would still retry a failure; true or absent when a failure is final. */
+  lastAttempt?: boolean;
   /** Add follow-up work to a queue (fan-out, chains). Deduplicated by jobId when one is given. */
   enqueue(kind: string, payload: unknown, options?: { jobId?: string; delayMs?: number }): Promise<string>;
 }

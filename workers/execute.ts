@@ -29,6 +29,8 @@ export interface Attempt {
   jobId: string;
   /** 1 for the first attempt. */
   attempt: number;
+  /** A failure of this attempt will not be retried. */
+  lastAttempt: boolean;
   payload: unknown;
   signal: AbortSignal;
   progress(value: number | Record<string, unknown>): Promise<void>;
@@ -80,6 +82,7 @@ export async function executeJob(
       signal: attempt.signal,
       jobId: attempt.jobId,
       attempt: attempt.attempt,
+      lastAttempt: attempt.lastAttempt,
       enqueue: deps.enqueue,
     };
     deps.log.debug(bindings, 'job started');
@@ -144,6 +147,8 @@ export function createProcessor(
           // again) counts in attemptsStarted, so the retry gets its own run-history row instead
           // of overwriting the killed attempt's (found by test/reliability/crash.test.ts).
           attempt: Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0),
+          // BullMQ retries while failures (attemptsMade) stay below opts.attempts.
+          lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
           payload: job.data,
           signal: jobSignal,
           progress: (value) => job.updateProgress(value),

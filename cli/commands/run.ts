@@ -35,6 +35,8 @@ export const runCommand: Command = {
         {
           jobId,
           attempt: 1,
+          // In-process: nothing retries a failure.
+          lastAttempt: true,
           payload,
           signal: ctx.stopSignal,
           async progress(value) {

@@ -108,7 +108,7 @@ export async function runExport(
       return { exportId, status: 'cancelled' };
     }
     // Bad input never gets better; anything else is retried until the last attempt.
-    const final = isUnrecoverable(error) || ctx.attempt >= EXPORT_ATTEMPTS;
+    const final = isUnrecoverable(error) || ctx.lastAttempt !== false;
     await markFailed(
       ctx.db,
       tenantId,

@@ -208,6 +208,23 @@ describe('running an export', () => {
     expect(await storage.exists(key)).toBe(true);
   });
 
+  it('a failure on the last attempt the queue allows marks the export failed, not queued', async () => {
+    const record = await request('attendance-report', 'csv', RANGE);
+    const controller = new AbortController();
+    const ctx = context(
+      { EXPORT_FETCH_ROWS: '100' },
+      {
+        lastAttempt: true,
+        signal: controller.signal,
+        async progress() {
+          controller.abort();
+        },
+      },
+    );
+    await expect(runExport({ exportId: record.id, tenantId: fx.tenantA }, ctx)).rejects.toThrow(/stopping/);
+    expect((await getExport(database.db, fx.tenantA, record.id)).status).toBe('failed');
+  });
+
   it('a worker killed mid-export leaves no visible file, and the retried job completes', async () => {
     const record = await request('attendance-report', 'csv', RANGE);
     const child = spawn(

@@ -30,6 +30,7 @@ export function testJobContext(
     signal: new AbortController().signal,
     jobId: 'test-job',
     attempt: 1,
+    lastAttempt: false,
     async progress(value) {
       progressReports.push(value);
     },
