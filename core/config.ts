@@ -98,7 +98,8 @@ const schema = z.object({
   PARTITION_ARCHIVE: z.enum(['none', 'csv-gzip']).default('none'),
   PARTITION_ARCHIVE_DIR: z.string().min(1).optional(),
   ATTENDANCE_RETENTION_MONTHS: int(12, 1200).optional(),
-  AUDIT_RETENTION_DAYS: int(1, 36_500).default(730),
+  // At least a month: less would drop the current month's partition under the school's feet.
+  AUDIT_RETENTION_DAYS: int(31, 36_500).default(730),
   AUDIT_RETENTION_MAX_DAYS: int(31, 36_500).default(3650),
   AUDIT_DELETE_BATCH_SIZE: int(100, 100_000).default(5000),
   AUDIT_EXACT_DROP_COUNTS: z.enum(['true', 'false']).default('true'),
@@ -132,6 +133,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${hint} (got ${JSON.stringify(present[variable] ?? '')})`);
   }
   const config = parsed.data;
+  if (config.AUDIT_RETENTION_DAYS > config.AUDIT_RETENTION_MAX_DAYS) {
+    throw new ConfigError(
+      'AUDIT_RETENTION_DAYS',
+      `must not exceed AUDIT_RETENTION_MAX_DAYS (${config.AUDIT_RETENTION_MAX_DAYS}), got ${config.AUDIT_RETENTION_DAYS}`,
+    );
+  }
   return {
     ...config,
     databaseUrl: config.DATABASE_URL ?? DEFAULT_DATABASE_URL,

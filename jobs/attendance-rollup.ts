@@ -46,7 +46,8 @@ export const attendanceRollup = defineJob({
     const results: TenantRollupResult[] = [];
     const failed: { tenantId: string; error: string }[] = [];
     for (const [index, tenant] of tenants.entries()) {
-      if (ctx.signal.aborted) break;
+      // Stopping part-way must fail the job so the queue runs the remaining tenants again.
+      ctx.signal.throwIfAborted();
       try {
         const result = await rollupTenant(ctx.db, tenant, {
           full: full ?? false,

@@ -119,6 +119,9 @@ describe('audit cleanup', () => {
     expect(() => testJobContext(db.db, { env: { AUDIT_RETENTION_DAYS: '0' } })).toThrow(
       /AUDIT_RETENTION_DAYS/,
     );
+    expect(() => testJobContext(db.db, { env: { AUDIT_RETENTION_DAYS: '5000' } })).toThrow(
+      /AUDIT_RETENTION_DAYS: must not exceed AUDIT_RETENTION_MAX_DAYS \(3650\)/,
+    );
     expect(await countRows(db.db, 'audit_logs')).toBe(total);
   });
 
