@@ -29,11 +29,7 @@ export const invoiceAging = defineTemplate({
       SELECT i.invoice_number, s.last_name || ', ' || s.first_name AS student_name, i.issue_date,
              i.due_date, i.total_amount, i.amount_paid, i.balance_due,
              greatest(${asOf}::date - i.due_date, 0) AS days_overdue,
-             CASE WHEN ${asOf}::date <= i.due_date THEN 'current'
-                  WHEN ${asOf}::date - i.due_date <= 30 THEN '1-30'
-                  WHEN ${asOf}::date - i.due_date <= 60 THEN '31-60'
-                  WHEN ${asOf}::date - i.due_date <= 90 THEN '61-90'
-                  ELSE 'over 90' END AS bucket
+             invoice_aging_bucket(i.due_date, ${asOf}::date) AS bucket
       FROM invoices i
       JOIN students s ON s.tenant_id = i.tenant_id AND s.id = i.student_id
       WHERE i.tenant_id = ${env.tenant.id}::uuid AND i.balance_due > 0

@@ -75,21 +75,31 @@ FROM attendance_daily_school d
 WINDOW w AS (PARTITION BY d.tenant_id ORDER BY d.attendance_date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW);
 CREATE UNIQUE INDEX mv_school_daily_attendance_key ON mv_school_daily_attendance (tenant_id, attendance_date);
 
--- Outstanding balance per aging bucket (days past due on the refresh date, server calendar).
-CREATE MATERIALIZED VIEW mv_invoice_aging AS
-SELECT i.tenant_id, i.currency, b.bucket, count(*) AS invoices, sum(i.balance_due) AS balance_due
-FROM invoices i
-CROSS JOIN LATERAL (
+-- The aging bucket of an invoice on a given day; shared by this view and the invoice-aging export
+-- so the dashboard and the spreadsheet never disagree.
+CREATE FUNCTION invoice_aging_bucket(p_due_date date, p_as_of date) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$
   SELECT CASE
-           WHEN current_date <= i.due_date THEN 'current'
-           WHEN current_date - i.due_date <= 30 THEN '1-30'
-           WHEN current_date - i.due_date <= 60 THEN '31-60'
-           WHEN current_date - i.due_date <= 90 THEN '61-90'
-           ELSE '90+'
-         END AS bucket
-) b
+           WHEN p_as_of <= p_due_date THEN 'current'
+           WHEN p_as_of - p_due_date <= 30 THEN '1-30'
+           WHEN p_as_of - p_due_date <= 60 THEN '31-60'
+           WHEN p_as_of - p_due_date <= 90 THEN '61-90'
+           ELSE 'over 90'
+         END
+$$;
+GRANT EXECUTE ON FUNCTION invoice_aging_bucket(date, date) TO school_app;
+
+-- Outstanding balance per aging bucket, counted in days past due on each school's own calendar
+-- day at refresh time (not the server's: a Kolkata invoice is overdue hours before a New York one).
+CREATE MATERIALIZED VIEW mv_invoice_aging AS
+SELECT i.tenant_id, i.currency,
+       invoice_aging_bucket(i.due_date, (now() AT TIME ZONE t.time_zone)::date) AS bucket,
+       count(*) AS invoices, sum(i.balance_due) AS balance_due
+FROM invoices i
+JOIN tenants t ON t.id = i.tenant_id
 WHERE i.status NOT IN ('draft', 'cancelled', 'paid') AND i.balance_due > 0
-GROUP BY i.tenant_id, i.currency, b.bucket;
+GROUP BY 1, 2, 3;
 CREATE UNIQUE INDEX mv_invoice_aging_key ON mv_invoice_aging (tenant_id, currency, bucket);
 
 -- What the last refresh of each view did; mv-refresh reads refreshed_at to skip views whose
