@@ -166,7 +166,10 @@ export async function rollupTenant(
         };
       });
     } finally {
-      await sql`SELECT pg_advisory_unlock(${LOCK_CLASS}, hashtext(${tenant.id}))`.execute(conn);
+      // If the connection is gone, so is its session lock: keep the error that got us here.
+      await sql`SELECT pg_advisory_unlock(${LOCK_CLASS}, hashtext(${tenant.id}))`
+        .execute(conn)
+        .catch(() => undefined);
     }
   });
 }
