@@ -28,3 +28,15 @@ export class ManualClock implements Clock {
     this.#ms += ms;
   }
 }
+
+/** The calendar date (YYYY-MM-DD) at an instant on a school's own clock: "today" for that school. */
+export function localDate(at: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(at);
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value;
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}

@@ -4,20 +4,12 @@
 // rebuilds from scratch, with identical results. Then chains mv-refresh for the views it feeds.
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { localDate } from '../core/clock.js';
 import { InputError } from '../core/errors.js';
 import { getTenant, listActiveTenants, type TenantInfo } from '../core/tenants.js';
 import { ROLLUP_VIEWS } from './attendance/dashboard-views.js';
 import { rollupTenant, type TenantRollupResult } from './attendance/rollup.js';
 import { defineJob } from './define-job.js';
-
-function localDate(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
-}
 
 export const attendanceRollup = defineJob({
   name: 'attendance-rollup',

@@ -3,6 +3,7 @@
 // EXPORT_MAX_RANGE_DAYS, and ids that belong to the requesting school (checked under its RLS, so
 // another school's class id is simply "not found"). Any failure is an InputError naming the field,
 // raised before anything is written or enqueued.
+import { localDate } from '../../core/clock.js';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db.js';
 import { InputError } from '../../core/errors.js';
@@ -36,15 +37,6 @@ export interface PreparedExport {
 }
 
 /** The tenant's calendar date at `now`, in its own time zone. */
-export function tenantToday(now: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
-}
-
 export function checkShape(request: ExportRequest): {
   template: ReportTemplate;
   format: ExportFormat;
@@ -95,7 +87,7 @@ export async function prepareExport(
   const env: TemplateEnv = {
     tenant,
     policy: attendancePolicyFrom(tenant.settings),
-    today: tenantToday(options.now, tenant.timeZone),
+    today: localDate(options.now, tenant.timeZone),
   };
   const prepared = template.prepare
     ? await withTenant(db, tenantId, (trx) => template.prepare!(trx, filters, env))
