@@ -77,6 +77,15 @@ export async function reconcileInvoices(
   const { rows } = await sql<{ all_full: boolean | null }>`
     SELECT bool_and(full_pass) AS all_full FROM invoice_reconciliation_tenants`.execute(trx);
   const allFull = rows[0]?.all_full === true;
+  // A full pass reads every payment, item and invoice of its tenants: sequential scans feeding
+  // hash aggregates and hash joins beat walking the (tenant_id, invoice_id) indexes, whose heap
+  // visits are in random order (measured: the index plan took about 1.4x as long). The SSD setting
+  // above is for the index lookups of incremental runs; a full pass goes back to the default.
+  if (allFull) {
+    await sql`SELECT set_config('random_page_cost', reset_val, true) FROM pg_settings WHERE name = 'random_page_cost'`.execute(
+      trx,
+    );
+  }
   if (!allFull) await collectTargets(trx, options.tenantIds);
   const totals = await reconcileTargets(trx, options, allFull);
 
