@@ -232,7 +232,9 @@ async function cleanupBench() {
     // Counted on the baseline's copy: the scan brings its expired months into the caches, which
     // can only help the DELETE; our copies stay as cold as two-year-old months are in production.
     const expired = await sql<{ n: number }>`
-      SELECT count(*) AS n FROM audit_logs WHERE created_at < now() - interval '2 years'`.execute(baseline.db);
+      SELECT count(*) AS n FROM audit_logs WHERE created_at < now() - interval '2 years'`.execute(
+      baseline.db,
+    );
     const cleanupCtx = () => benchContext(ours.db, ours.url, AUDIT_ENV);
     // The three copies just written (CREATE DATABASE ... TEMPLATE, WAL-logged) are flushed before
     // anything is timed, so the first measured run does not pay for the copies' writeback.
