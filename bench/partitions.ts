@@ -5,6 +5,7 @@
 //   npm run bench:partitions -- --full  # 5 million expired audit rows, larger schools
 // Needs the pg_partman extension files (Debian: postgresql-15-partman); benchmark only.
 import { sql } from 'kysely';
+import pg from 'pg';
 import { createDatabase } from '../core/db.js';
 import { silentLogger } from '../core/logger.js';
 import { addMonths, ensureMonthlyPartitions, monthStart } from '../core/partitions.js';
@@ -228,9 +229,16 @@ async function cleanupBench() {
   const baseline = open('bench_cleanup_baseline');
   const estimate = open('bench_cleanup_estimate');
   try {
+    // Counted on the baseline's copy: the scan brings its expired months into the caches, which
+    // can only help the DELETE; our copies stay as cold as two-year-old months are in production.
     const expired = await sql<{ n: number }>`
-      SELECT count(*) AS n FROM audit_logs WHERE created_at < now() - interval '2 years'`.execute(ours.db);
+      SELECT count(*) AS n FROM audit_logs WHERE created_at < now() - interval '2 years'`.execute(
+      baseline.db,
+    );
     const cleanupCtx = () => benchContext(ours.db, ours.url, AUDIT_ENV);
+    // The three copies just written (CREATE DATABASE ... TEMPLATE, WAL-logged) are flushed before
+    // anything is timed, so the first measured run does not pay for the copies' writeback.
+    await sql`CHECKPOINT`.execute(ours.db);
     const idle = await withWriter(ours.url, () => new Promise((resolve) => setTimeout(resolve, 2000)));
     const oursRun = await withWriter(ours.url, () =>
       auditCleanup.run(parsePayload(auditCleanup, {}), cleanupCtx()),
@@ -242,6 +250,8 @@ async function cleanupBench() {
         benchContext(estimate.db, estimate.url, { ...AUDIT_ENV, AUDIT_EXACT_DROP_COUNTS: 'false' }),
       ),
     );
+    // Seed 003 as it was: no month-count triggers, so its DELETE does not pay for them.
+    await setMonthCountTriggers(baseline.db, false);
     const baselineRun = await withWriter(baseline.url, () =>
       sql`SELECT cleanup_old_audit_logs()`.execute(baseline.db),
     );
@@ -259,6 +269,7 @@ async function cleanupBench() {
       sql`DELETE FROM audit_logs WHERE tenant_id = (SELECT id FROM tenants ORDER BY slug LIMIT 1)
             AND created_at < now() - interval '365 days'`.execute(baseline.db),
     );
+    const insertCost = await monthCountInsertCost(baseline.url, baseline.db);
     report('partitions.cleanup', {
       size: full ? 'full' : 'default',
       expiredRows: expired.rows[0]!.n,
@@ -277,6 +288,7 @@ async function cleanupBench() {
       worstInsertMsIdle: round(idle.worstInsertMs),
       worstInsertMsDuringOurs: round(oursRun.worstInsertMs),
       worstInsertMsDuringBaseline: round(baselineRun.worstInsertMs),
+      monthCountTriggers: insertCost,
       batchedPath: {
         rows: batched.value.auditRowsDeleted,
         ourMs: round(batched.ms),
@@ -292,6 +304,60 @@ async function cleanupBench() {
     await baseline.close();
     await estimate.close();
   }
+}
+
+const MONTH_COUNT_TRIGGERS = ['insert', 'delete', 'update'].map((op) => `audit_log_month_counts_${op}`);
+
+async function setMonthCountTriggers(db: ReturnType<typeof open>['db'], enabled: boolean) {
+  for (const trigger of MONTH_COUNT_TRIGGERS) {
+    await sql
+      .raw(`ALTER TABLE audit_logs ${enabled ? 'ENABLE ALWAYS' : 'DISABLE'} TRIGGER ${trigger}`)
+      .execute(db);
+  }
+}
+
+/**
+ * What the month-count triggers (sql/0031) cost a writer: single-row audit inserts, each its own
+ * transaction as a school's requests make them, timed in alternating rounds with the triggers
+ * enabled and disabled.
+ */
+async function monthCountInsertCost(url: string, db: ReturnType<typeof open>['db']) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ id: string }>('SELECT id FROM tenants ORDER BY slug LIMIT 1');
+  const times = { with: [] as number[], without: [] as number[] };
+  try {
+    for (let round = 0; round < 6; round++) {
+      const enabled = round % 2 === 0;
+      await setMonthCountTriggers(db, enabled);
+      for (let i = 0; i < 1000; i++) {
+        const started = performance.now();
+        await client.query(
+          `INSERT INTO audit_logs (tenant_id, action, resource_type) VALUES ($1, 'update', 'x')`,
+          [rows[0]!.id],
+        );
+        (enabled ? times.with : times.without).push(performance.now() - started);
+      }
+    }
+  } finally {
+    await setMonthCountTriggers(db, true);
+    await client.end();
+  }
+  const stats = (list: number[]) => {
+    const sorted = [...list].sort((x, y) => x - y);
+    return {
+      meanMs: round(sorted.reduce((sum, x) => sum + x, 0) / sorted.length, 3),
+      p99Ms: round(sorted[Math.floor(sorted.length * 0.99)]!, 3),
+    };
+  };
+  const withTriggers = stats(times.with);
+  const withoutTriggers = stats(times.without);
+  return {
+    singleRowInserts: times.with.length + times.without.length,
+    withTriggers,
+    withoutTriggers,
+    meanOverheadMs: round(withTriggers.meanMs - withoutTriggers.meanMs, 3),
+  };
 }
 
 const only = process.env.BENCH_ONLY;

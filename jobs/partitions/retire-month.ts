@@ -55,7 +55,7 @@ export async function describeDetached(
     clock: Clock;
     /** false: planner estimates (no scan) where statistics cover the month; see AUDIT_EXACT_DROP_COUNTS. */
     exactCounts: boolean;
-    /** Exact counts already taken for several months in one query (countRowsByTenant). */
+    /** Exact counts already taken (trigger-kept month counts, or countRowsByTenant for several months). */
     counted?: Map<string, Record<string, number>>;
   },
 ): Promise<RetiredMonth> {
@@ -80,14 +80,13 @@ export async function describeDetached(
     rowsByTenant = Object.fromEntries(written.rowsByTenant);
     archive = { key: written.key, bytes: written.bytes, sha256: written.sha256 };
   } else {
-    const estimated = options.exactCounts ? null : await estimateRowsByTenant(conn, partition.name);
+    const exact = options.counted?.get(partition.name);
+    const estimated = exact || options.exactCounts ? null : await estimateRowsByTenant(conn, partition.name);
     if (estimated) {
       const rows = Object.values(estimated).reduce((sum, count) => sum + count, 0);
       return { name: partition.name, rows, rowsByTenant: estimated, estimated: true };
     }
-    rowsByTenant =
-      options.counted?.get(partition.name) ??
-      (await countRowsByTenant(conn, [partition.name])).get(partition.name)!;
+    rowsByTenant = exact ?? (await countRowsByTenant(conn, [partition.name])).get(partition.name)!;
   }
   const rows = Object.values(rowsByTenant).reduce((sum, count) => sum + count, 0);
   return archive

@@ -11,7 +11,8 @@ import { addMonths, monthStart, type PartitionedTable, partitionName } from '../
 import type { FileStorage } from '../../core/storage.js';
 import { attachMonth } from './attach-month.js';
 import { columnsOf, listPartitions, type MonthlyPartition, monthsInDefault } from './catalog.js';
-import type { ShortLockOptions } from './locks.js';
+import { type ShortLockOptions, withShortLocks } from './locks.js';
+import { COUNTED_TABLE, detachAndTakeCounts, foldMonthCounts } from './month-counts.js';
 import {
   countRowsByTenant,
   describeDetached,
@@ -139,13 +140,33 @@ export async function retireExpired(
   if (expired.length === 0) return;
   const columns = settings.archive ? await columnsOf(conn, table) : [];
   const detached: MonthlyPartition[] = [];
+  const toDetach: MonthlyPartition[] = [];
   for (const partition of expired) {
     if (deps.signal.aborted) break;
     if (await holdsHeldRows(conn, partition, settings.heldTenants)) {
       result.heldBack.push(partition.name);
       continue;
     }
-    if (partition.attached) {
+    (partition.attached ? toDetach : detached).push(partition);
+  }
+  // audit_logs keeps exact per-tenant month counts (sql/0031): every month is detached in one
+  // transaction that also takes their counts, so no scan is needed to count them.
+  let counted = new Map<string, Record<string, number>>();
+  const counts = table === COUNTED_TABLE && set.defaultPartition !== null;
+  if (counts && toDetach.length > 0 && !deps.signal.aborted) {
+    const step = await withShortLocks(conn, settings.locks, (trx) =>
+      detachAndTakeCounts(trx, table, toDetach),
+    );
+    if (!step.done) {
+      result.deferred.push(`detach ${toDetach.map((p) => p.name).join(', ')}: ${step.reason}`);
+      deps.log.warn({ table, partitions: toDetach.length }, 'partition retirement deferred: lock busy');
+    } else {
+      counted = step.value;
+      detached.push(...toDetach);
+    }
+  } else {
+    for (const partition of toDetach) {
+      if (deps.signal.aborted) break;
       const step = await detachMonth(conn, {
         table,
         partition: partition.name,
@@ -157,19 +178,22 @@ export async function retireExpired(
         deps.log.warn({ table, partition: partition.name }, 'partition retirement deferred: lock busy');
         break;
       }
+      detached.push(partition);
     }
-    detached.push(partition);
   }
   // Months detached above (or by an interrupted run) are archived or counted, then dropped together.
+  // Tables left detached by an interrupted run lost their counts with the detach, so they are scanned.
   const retired: RetiredMonth[] = [];
   const exactCounts = settings.exactCounts ?? true;
-  const counted =
-    exactCounts && !settings.archive
-      ? await countRowsByTenant(
-          conn,
-          detached.map((partition) => partition.name),
-        )
-      : undefined;
+  if (exactCounts && !settings.archive) {
+    const uncounted = detached.filter((partition) => !counted.has(partition.name));
+    for (const [name, rows] of await countRowsByTenant(
+      conn,
+      uncounted.map((partition) => partition.name),
+    )) {
+      counted.set(name, rows);
+    }
+  }
   for (const partition of detached) {
     retired.push(
       await describeDetached(conn, {
@@ -193,6 +217,7 @@ export async function retireExpired(
     return;
   }
   result.retired.push(...retired);
+  if (counts) await foldMonthCounts(conn);
 }
 
 export function emptyRotation(): TableRotation {
