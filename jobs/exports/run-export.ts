@@ -6,7 +6,7 @@
 import { errorMessage, isUnrecoverable } from '../../core/errors.js';
 import { DirectoryStorage, type FileStorage } from '../../core/storage.js';
 import type { JobContext } from '../define-job.js';
-import { useCompactHeap } from './heap.js';
+import './heap.js';
 import {
   getExport,
   markCancelled,
@@ -47,7 +47,6 @@ export async function runExport(
   storage: FileStorage = storageFor(ctx),
 ): Promise<ExportResult> {
   const { exportId, tenantId } = payload;
-  useCompactHeap(ctx.config);
   const record = await getExport(ctx.db, tenantId, exportId);
   if (record.status === 'completed' && record.storage_key && (await storage.exists(record.storage_key))) {
     ctx.log.info({ exportId }, 'export already completed; nothing to do');
