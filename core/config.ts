@@ -74,8 +74,9 @@ const schema = z.object({
   /** Lifetime of a tenant-admin API token minted by `npm run cli -- api-token`. */
   EXPORT_API_TOKEN_TTL_HOURS: int(1, 24 * 366).default(24 * 30),
   /**
-   * 'true': the first export in a process switches V8 to --optimize-for-size, so old-generation
-   * garbage is collected before the heap grows (flat RSS whatever the row count; no hard cap).
+   * 'true': a process that loads the export job (every worker) switches V8 to --optimize-for-size,
+   * so garbage is collected before the heap grows: flat RSS whatever the row count, no hard cap.
+   * Read from the environment when jobs/exports/heap.ts loads; 'false' keeps V8's defaults.
    */
   EXPORT_COMPACT_HEAP: z.enum(['true', 'false']).default('true'),
   // digests (issue 8)
