@@ -29,10 +29,19 @@ export async function* cursorRows(
   const fetch = sql<
     Record<string, unknown>
   >`FETCH ${sql.raw(String(Math.trunc(batchSize)))} FROM export_rows`;
+  // The next FETCH is sent before the current batch is handed over, so PostgreSQL produces batch
+  // n+1 while the writer formats batch n (at most two batches in memory). If the consumer stops
+  // early, the in-flight FETCH completes or fails on the same connection before the rollback.
+  let next = fetch.execute(trx);
   for (;;) {
-    const { rows } = await fetch.execute(trx);
+    const { rows } = await next;
+    const more = rows.length >= batchSize;
+    if (more) {
+      next = fetch.execute(trx);
+      next.catch(() => {});
+    }
     if (rows.length > 0) yield rows;
-    if (rows.length < batchSize) break;
+    if (!more) break;
   }
   await sql`CLOSE export_rows`.execute(trx);
 }
