@@ -9,14 +9,29 @@ import { requestExport } from '../jobs/exports/create.js';
 import { runExport } from '../jobs/exports/run-export.js';
 
 const [url, dir, tenantId, template, format, filters] = process.argv.slice(2) as string[];
-const config = loadConfig({ DATABASE_URL: url, EXPORT_DIR: dir, SIGNING_SECRET: 'x'.repeat(32) });
+const config = loadConfig({
+  DATABASE_URL: url,
+  EXPORT_DIR: dir,
+  SIGNING_SECRET: 'x'.repeat(32),
+  EXPORT_FETCH_ROWS: process.env.EXPORT_FETCH_ROWS,
+  EXPORT_COMPACT_HEAP: process.env.EXPORT_COMPACT_HEAP,
+});
 const handle = createDatabase(url!, { log: silentLogger, max: 3 });
 const clock = fixedClock(new Date());
 const before = process.memoryUsage.rss();
 let peak = before;
-const timer = setInterval(() => {
-  peak = Math.max(peak, process.memoryUsage.rss());
-}, 10);
+let peakHeapTotal = 0;
+let peakHeapUsed = 0;
+let peakExternal = 0;
+function sample(): void {
+  const usage = process.memoryUsage();
+  peak = Math.max(peak, usage.rss);
+  peakHeapTotal = Math.max(peakHeapTotal, usage.heapTotal);
+  peakHeapUsed = Math.max(peakHeapUsed, usage.heapUsed);
+  peakExternal = Math.max(peakExternal, usage.external);
+}
+const timer = setInterval(sample, 10);
+
 const started = process.hrtime.bigint();
 const record = await requestExport(handle.db, {
   tenantId: tenantId!,
@@ -41,9 +56,9 @@ const result = await runExport(
   },
 );
 clearInterval(timer);
-peak = Math.max(peak, process.memoryUsage.rss());
+sample();
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 process.stdout.write(
-  `${JSON.stringify({ rows: result.rows, ms, startRssMb: Math.round(before / 1e6), peakRssMb: Math.round(peak / 1e6) })}\n`,
+  `${JSON.stringify({ rows: result.rows, ms, startRssMb: Math.round(before / 1e6), peakRssMb: Math.round(peak / 1e6), peakHeapTotalMb: Math.round(peakHeapTotal / 1e6), peakHeapUsedMb: Math.round(peakHeapUsed / 1e6), peakExternalMb: Math.round(peakExternal / 1e6) })}\n`,
 );
 await handle.close();

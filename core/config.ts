@@ -73,6 +73,12 @@ const schema = z.object({
   EXPORT_FETCH_ROWS: int(100, 100_000).default(5_000),
   /** Lifetime of a tenant-admin API token minted by `npm run cli -- api-token`. */
   EXPORT_API_TOKEN_TTL_HOURS: int(1, 24 * 366).default(24 * 30),
+  /**
+   * 'true': a process that loads the export job (every worker) switches V8 to --optimize-for-size,
+   * so garbage is collected before the heap grows: flat RSS whatever the row count, no hard cap.
+   * Read from the environment when jobs/exports/heap.ts loads; 'false' keeps V8's defaults.
+   */
+  EXPORT_COMPACT_HEAP: z.enum(['true', 'false']).default('true'),
   // digests (issue 8)
   /** Global send rate: at most DIGEST_RATE_MAX emails per DIGEST_RATE_WINDOW_MS (BullMQ limiter). */
   DIGEST_RATE_MAX: int(1, 100_000).default(50),

@@ -2,6 +2,7 @@
 // not grow with the row count. Typed cells (dates as dates, numbers as numbers, money with the
 // tenant's currency format, percentages as fractions with a % format), a bold frozen header with
 // an autofilter, and a second sheet with the filters and the generation time.
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { TenantInfo } from '../core/tenants.js';
@@ -71,6 +72,9 @@ function columnWidth(column: ReportColumn): number {
   return Math.min(60, Math.max(column.width ?? byType, column.header.length + 2));
 }
 
+/** Rows committed between two yields to the event loop (see write). */
+const YIELD_EVERY = 500;
+
 export function createXlsxWriter(out: Writable, info: DocumentInfo): RowWriter {
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
     stream: out,
@@ -97,10 +101,18 @@ export function createXlsxWriter(out: Writable, info: DocumentInfo): RowWriter {
   header.font = { bold: true };
   header.commit();
 
+  let sinceYield = 0;
   return {
     async write(row) {
       const values = columns.map((column) => cellValue(column, row[column.key]));
       sheet.addRow(values).commit();
+      // exceljs commits rows into its zip stream without backpressure, and deflate runs off the
+      // main thread: every YIELD_EVERY rows let the compressed output reach the file, and wait
+      // while the file stream is full, so a fast cursor cannot pile the workbook up in memory.
+      if (++sinceYield < YIELD_EVERY) return;
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (out.writableNeedDrain) await once(out, 'drain');
     },
     async finish() {
       sheet.commit();

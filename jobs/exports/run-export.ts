@@ -6,6 +6,7 @@
 import { errorMessage, isUnrecoverable } from '../../core/errors.js';
 import { DirectoryStorage, type FileStorage } from '../../core/storage.js';
 import type { JobContext } from '../define-job.js';
+import './heap.js';
 import {
   getExport,
   markCancelled,
