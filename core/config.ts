@@ -76,9 +76,10 @@ const schema = z.object({
   /**
    * 'true': a process that loads the export job (every worker) switches V8 to --optimize-for-size,
    * so garbage is collected before the heap grows: flat RSS whatever the row count, no hard cap.
-   * Read from the environment when jobs/exports/heap.ts loads; 'false' keeps V8's defaults.
+   * Read from the environment when jobs/exports/heap.ts loads; 'false' keeps V8's defaults. Off by
+   * default: the flag is process-wide and halves the throughput of small jobs.
    */
-  EXPORT_COMPACT_HEAP: z.enum(['true', 'false']).default('true'),
+  EXPORT_COMPACT_HEAP: z.enum(['true', 'false']).default('false'),
   // digests (issue 8)
   /** Global send rate: at most DIGEST_RATE_MAX emails per DIGEST_RATE_WINDOW_MS (BullMQ limiter). */
   DIGEST_RATE_MAX: int(1, 100_000).default(50),
