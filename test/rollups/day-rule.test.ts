@@ -1,5 +1,5 @@
-// attendance_days() since sql/0024 passes whole-day marks straight through and groups only the
-// days that have period marks and no whole-day mark. This proves it returns exactly what 0020's
+// attendance_days() (sql/0020) passes whole-day marks straight through and groups only the
+// days that have period marks and no whole-day mark. This proves it returns exactly what the plain
 // two-level version (kept here verbatim as the reference) returns, on random mixed marks
 // (whole-day only, periods only, both on one day, every status) under every policy variant.
 import { sql } from 'kysely';
@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
-// 0020's body, unchanged: group every mark by (student, day), then apply the rule.
+// The first, plain version: group every mark by (student, day), then apply the rule.
 const reference = (attended: string[], excusedIsAbsence: boolean, dayRule: string) => sql`
   SELECT d.student_id, d.attendance_date, d.day_status, (d.day_status <> 'excused' OR ${excusedIsAbsence}) AS in_membership
   FROM (
