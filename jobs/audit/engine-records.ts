@@ -39,63 +39,51 @@ export async function removeExpiredExports(
   }
 }
 
-export async function removeOldJobRuns(
+interface AgeOptions {
+  cutoff: Date;
+  heldTenants: string[];
+  batchSize: number;
+  tally: RemovalTally;
+  signal: AbortSignal;
+}
+
+/** Old run records; those without a tenant (all-tenant runs) are counted for the engine itself. */
+export function removeOldJobRuns(db: Db, options: AgeOptions): Promise<number> {
+  return removeOldRows(db, options, 'job_runs', 'started_at', (tenantId, n) => {
+    if (tenantId) options.tally.for(tenantId).jobRunsRemoved += n;
+    else options.tally.globalJobRunsRemoved += n;
+  });
+}
+
+export function removeOldEmailDeliveries(db: Db, options: AgeOptions): Promise<number> {
+  return removeOldRows(db, options, 'email_deliveries', 'created_at', (tenantId, n) => {
+    if (tenantId) options.tally.for(tenantId).emailDeliveriesRemoved += n;
+  });
+}
+
+/** One engine table's rows older than the cut-off, in batches of one statement each. */
+async function removeOldRows(
   db: Db,
-  options: {
-    cutoff: Date;
-    heldTenants: string[];
-    batchSize: number;
-    tally: RemovalTally;
-    signal: AbortSignal;
-  },
+  options: AgeOptions,
+  table: 'job_runs' | 'email_deliveries',
+  ageColumn: 'started_at' | 'created_at',
+  count: (tenantId: string | null, removed: number) => void,
 ): Promise<number> {
   let removed = 0;
   for (;;) {
     if (options.signal.aborted) return removed;
     const { rows } = await sql<{ tenant_id: string | null; n: number }>`
       WITH gone AS (
-        DELETE FROM job_runs WHERE id IN (
-          SELECT id FROM job_runs
-          WHERE started_at < ${options.cutoff}
+        DELETE FROM ${sql.table(table)} WHERE id IN (
+          SELECT id FROM ${sql.table(table)}
+          WHERE ${sql.ref(ageColumn)} < ${options.cutoff}
             AND (tenant_id IS NULL OR tenant_id <> ALL (${options.heldTenants}::uuid[]))
           LIMIT ${options.batchSize})
         RETURNING tenant_id)
       SELECT tenant_id::text, count(*) AS n FROM gone GROUP BY 1`.execute(db);
     let batch = 0;
     for (const row of rows) {
-      if (row.tenant_id) options.tally.for(row.tenant_id).jobRunsRemoved += row.n;
-      else options.tally.globalJobRunsRemoved += row.n;
-      batch += row.n;
-    }
-    removed += batch;
-    if (batch < options.batchSize) return removed;
-  }
-}
-
-export async function removeOldEmailDeliveries(
-  db: Db,
-  options: {
-    cutoff: Date;
-    heldTenants: string[];
-    batchSize: number;
-    tally: RemovalTally;
-    signal: AbortSignal;
-  },
-): Promise<number> {
-  let removed = 0;
-  for (;;) {
-    if (options.signal.aborted) return removed;
-    const { rows } = await sql<{ tenant_id: string; n: number }>`
-      WITH gone AS (
-        DELETE FROM email_deliveries WHERE id IN (
-          SELECT id FROM email_deliveries
-          WHERE created_at < ${options.cutoff} AND tenant_id <> ALL (${options.heldTenants}::uuid[])
-          LIMIT ${options.batchSize})
-        RETURNING tenant_id)
-      SELECT tenant_id::text, count(*) AS n FROM gone GROUP BY 1`.execute(db);
-    let batch = 0;
-    for (const row of rows) {
-      options.tally.for(row.tenant_id).emailDeliveriesRemoved += row.n;
+      count(row.tenant_id, row.n);
       batch += row.n;
     }
     removed += batch;
