@@ -34,18 +34,27 @@ export function partitionBounds(table: PartitionedTable, month: Date): { from: s
   return { from: `${iso(month)} 00:00:00+00`, to: `${iso(next)} 00:00:00+00` };
 }
 
+/**
+ * Row-level security for a partition, with the foundation's policy (sql/0008): RLS is not
+ * inherited from the parent, and reading a partition directly must stay tenant-scoped too.
+ */
+export function tenantIsolationSql(partition: string): string[] {
+  return [
+    `ALTER TABLE ${partition} ENABLE ROW LEVEL SECURITY`,
+    `ALTER TABLE ${partition} FORCE ROW LEVEL SECURITY`,
+    `DROP POLICY IF EXISTS tenant_isolation ON ${partition}`,
+    `CREATE POLICY tenant_isolation ON ${partition} USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant())`,
+  ];
+}
+
 /** The SQL that creates one month's partition with the parent's row-level security. */
 export function createPartitionSql(table: PartitionedTable, month: Date): string {
   const name = partitionName(table, month);
   const { from, to } = partitionBounds(table, month);
-  // Indexes, constraints and foreign keys come from the parent automatically; RLS does not,
-  // so the partition gets the same policy (reading a partition directly stays tenant-scoped).
+  // Indexes, constraints and foreign keys come from the parent automatically; RLS does not.
   return [
     `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES FROM ('${from}') TO ('${to}')`,
-    `ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`,
-    `ALTER TABLE ${name} FORCE ROW LEVEL SECURITY`,
-    `DROP POLICY IF EXISTS tenant_isolation ON ${name}`,
-    `CREATE POLICY tenant_isolation ON ${name} USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant())`,
+    ...tenantIsolationSql(name),
   ].join(';\n');
 }
 

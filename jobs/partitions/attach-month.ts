@@ -19,6 +19,7 @@ import {
   type PartitionedTable,
   partitionBounds,
   partitionName,
+  tenantIsolationSql,
 } from '../../core/partitions.js';
 import { runShortDdl, type ShortLockOptions, type ShortLockResult, withShortLocks } from './locks.js';
 import { quoteIdent } from './sql-names.js';
@@ -62,11 +63,7 @@ export function attachStatements(
     `CREATE TABLE ${child} (LIKE ${parent} INCLUDING ALL)`,
     // Proves the bounds to ATTACH, which then skips scanning the new table.
     `ALTER TABLE ${child} ADD CONSTRAINT ${bounds} CHECK (${column} >= '${from}' AND ${column} < '${to}')`,
-    // RLS is not inherited from the parent: enable and force it with the foundation's policy shape
-    // (sql/0008), so reading the partition directly stays tenant-scoped too.
-    `ALTER TABLE ${child} ENABLE ROW LEVEL SECURITY`,
-    `ALTER TABLE ${child} FORCE ROW LEVEL SECURITY`,
-    `CREATE POLICY tenant_isolation ON ${child} USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant())`,
+    ...tenantIsolationSql(child),
   ];
   const attach = [
     // Indexes matching the parent's are attached to the parent's indexes, missing ones created;
