@@ -4,42 +4,26 @@
 // for every shipped job kind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
-import { silentLogger } from '../../core/logger.js';
-import { createRedis, type Redis } from '../../core/redis.js';
-import { createEnqueuer, type Enqueuer } from '../../workers/queues.js';
-import { dropPrefix, testPrefix } from '../engine/fixtures/engine.js';
-import { testConfig } from '../helpers/context.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { createEffectsTable, effectOf, effects, reliabilityJobs } from './fixtures/effect-jobs.js';
+import type { Enqueuer } from '../../workers/queues.js';
+import type { TestDatabase } from '../helpers/postgres.js';
+import { effectOf, effects } from './fixtures/effect-jobs.js';
 import { LONG, recordFigure } from './fixtures/figures.js';
+import { type Harness, openHarness } from './fixtures/harness.js';
 import { type Proc, startWorker, until } from './fixtures/processes.js';
 
 let database: TestDatabase;
-let redis: Redis;
 let config: Config;
 let enqueuer: Enqueuer;
 const processes: Proc[] = [];
 
+let harness: Harness;
+
 beforeAll(async () => {
-  database = await createTestDatabase({ poolSize: 2 });
-  await createEffectsTable(database.db);
-  config = testConfig({ QUEUE_PREFIX: testPrefix() });
-  redis = createRedis(config.REDIS_URL, silentLogger, 'crash-test');
-  enqueuer = createEnqueuer(redis, config, { jobs: reliabilityJobs });
+  harness = await openHarness('crash-test', { poolSize: 2, processes });
+  ({ database, config, enqueuer } = harness);
 });
 
-afterAll(async () => {
-  for (const proc of processes) await proc.kill('SIGKILL');
-  await enqueuer?.close();
-  if (config)
-    await dropPrefix(
-      redis,
-      config.QUEUE_PREFIX,
-      reliabilityJobs.map((job) => job.name),
-    );
-  redis?.disconnect();
-  await database?.drop();
-});
+afterAll(() => harness?.close());
 
 function worker(): Proc {
   const proc = startWorker({

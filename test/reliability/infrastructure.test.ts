@@ -7,43 +7,33 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
-import { createRedis, type Redis } from '../../core/redis.js';
-import { createEnqueuer, type Enqueuer } from '../../workers/queues.js';
-import { dropPrefix, testPrefix } from '../engine/fixtures/engine.js';
-import { testConfig } from '../helpers/context.js';
-import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { createEffectsTable, effectJob, effectOf, effects, reliabilityJobs } from './fixtures/effect-jobs.js';
+import { createRedis } from '../../core/redis.js';
+import type { Enqueuer } from '../../workers/queues.js';
+import { ADMIN_URL, type TestDatabase } from '../helpers/postgres.js';
+import { effectJob, effectOf, effects } from './fixtures/effect-jobs.js';
 import { LONG, recordFigure } from './fixtures/figures.js';
+import { type Harness, openHarness } from './fixtures/harness.js';
 import { privateRedis } from './fixtures/private-redis.js';
 import { freePort, type Proc, startWorker, until } from './fixtures/processes.js';
 
 let database: TestDatabase;
-let redis: Redis;
 let config: Config;
 let enqueuer: Enqueuer;
 const processes: Proc[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
+let harness: Harness;
+
 beforeAll(async () => {
-  database = await createTestDatabase({ poolSize: 3 });
-  await createEffectsTable(database.db);
-  config = testConfig({ QUEUE_PREFIX: testPrefix() });
-  redis = createRedis(config.REDIS_URL, silentLogger, 'infra-test');
-  enqueuer = createEnqueuer(redis, config, { jobs: reliabilityJobs });
+  harness = await openHarness('infra-test', { poolSize: 3, processes });
+  ({ database, config, enqueuer } = harness);
 });
 
 afterAll(async () => {
+  // Workers first, then the private Redis and relays they used, then the rest.
   for (const proc of processes) await proc.kill('SIGKILL');
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await enqueuer?.close();
-  if (config)
-    await dropPrefix(
-      redis,
-      config.QUEUE_PREFIX,
-      reliabilityJobs.map((job) => job.name),
-    );
-  redis?.disconnect();
-  await database?.drop();
+  await harness?.close();
 });
 
 function worker(env: Record<string, string> = {}): Proc {

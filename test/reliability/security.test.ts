@@ -8,17 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/clock.js';
 import type { Config } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
-import { createRedis, type Redis } from '../../core/redis.js';
+import type { Redis } from '../../core/redis.js';
 import { signToken, verifyToken } from '../../core/signing.js';
 import { withTenant } from '../../core/tenant-scope.js';
 import { startDashboard } from '../../dashboard/server.js';
-import { createEnqueuer, type Enqueuer } from '../../workers/queues.js';
-import { dropPrefix, testPrefix } from '../engine/fixtures/engine.js';
+import type { Enqueuer } from '../../workers/queues.js';
 import { testConfig } from '../helpers/context.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import type { TestDatabase } from '../helpers/postgres.js';
 import { seedSchools } from '../helpers/seed.js';
-import { createEffectsTable, effectOf, reliabilityJobs } from './fixtures/effect-jobs.js';
+import { effectOf, reliabilityJobs } from './fixtures/effect-jobs.js';
 import { recordFigure } from './fixtures/figures.js';
+import { type Harness, openHarness } from './fixtures/harness.js';
 import { freePort, type Proc, startProcess, until } from './fixtures/processes.js';
 
 let database: TestDatabase;
@@ -29,28 +29,16 @@ let tenantA: string;
 let tenantB: string;
 const processes: Proc[] = [];
 
+let harness: Harness;
+
 beforeAll(async () => {
-  database = await createTestDatabase({ poolSize: 4 });
+  harness = await openHarness('security-test', { poolSize: 4, processes });
+  ({ database, config, redis, enqueuer } = harness);
   const summary = await seedSchools(database.db, { tenants: 2, students: 30, days: 10 });
   [tenantA, tenantB] = summary.tenants.map((tenant) => tenant.id) as [string, string];
-  await createEffectsTable(database.db);
-  config = testConfig({ QUEUE_PREFIX: testPrefix() });
-  redis = createRedis(config.REDIS_URL, silentLogger, 'security-test');
-  enqueuer = createEnqueuer(redis, config, { jobs: reliabilityJobs });
 });
 
-afterAll(async () => {
-  for (const proc of processes) await proc.kill('SIGKILL');
-  await enqueuer?.close();
-  if (config)
-    await dropPrefix(
-      redis,
-      config.QUEUE_PREFIX,
-      reliabilityJobs.map((job) => job.name),
-    );
-  redis?.disconnect();
-  await database?.drop();
-});
+afterAll(() => harness?.close());
 
 describe('security', () => {
   it('keeps secrets and personal data out of the logs of a running engine and out of run history', async () => {
