@@ -240,7 +240,15 @@ describe.skipIf(present.length === 0)('crash: SIGKILL mid-job, for every job kin
                 `${spec.kind} completed without touching the locked tables ${targets.join(', ')}`,
               );
             }
-            return rows[0]!.n > 0;
+            // Run history is written in batches (RUN_HISTORY_FLUSH_MS): kill only once the running
+            // attempt is on record, or a kill inside the flush window leaves no trace of it.
+            const recorded = await crash.database.db
+              .selectFrom('job_runs')
+              .select('attempt')
+              .where('kind', '=', spec.kind)
+              .where('job_id', '=', jobId)
+              .executeTakeFirst();
+            return rows[0]!.n > 0 && recorded !== undefined;
           },
           `${spec.kind} to reach its writes`,
           60_000,
