@@ -2,6 +2,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { parseCalendarDate } from '../core/dates.js';
 import { InputError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
@@ -46,15 +47,7 @@ export function intFlag(flags: Flags, name: string, fallback: number, min: numbe
 export function dateFlag(flags: Flags, name: string): string | undefined {
   const raw = flags[name];
   if (raw === undefined) return undefined;
-  const text = String(raw);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) {
-    throw new InputError(`must be a date as YYYY-MM-DD, got ${JSON.stringify(text)}`, `--${name}`);
-  }
-  // Date.parse accepts 2025-02-30 by rolling over; a calendar date must round-trip.
-  if (new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) !== text) {
-    throw new InputError(`is not a calendar date: ${text}`, `--${name}`);
-  }
-  return text;
+  return parseCalendarDate(String(raw), `--${name}`);
 }
 
 export function utcDate(date: Date): string {

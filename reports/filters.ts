@@ -3,23 +3,16 @@
 // belongs to the requesting school. Every failure is an InputError naming the filter.
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { daysBetween, isCalendarDate } from '../core/dates.js';
 import { InputError } from '../core/errors.js';
 import type { TenantTransaction } from '../core/tenant-scope.js';
 
 export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-  .refine((text) => {
-    const parsed = new Date(`${text}T00:00:00Z`);
-    // Date accepts 2026-02-30 by rolling over; a calendar date must round-trip.
-    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === text;
-  }, 'is not a calendar date');
+  .refine(isCalendarDate, 'is not a calendar date');
 
 export const uuid = z.uuid({ message: 'must be a UUID' });
-
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
 
 export function checkRange(from: string | undefined, to: string | undefined, maxDays: number): void {
   if (!from || !to) return;

@@ -18,6 +18,7 @@
 // since its last run, or a tenant never rolled up or rolled up under another policy) are read live
 // too (wholeMonths below).
 import { sql } from 'kysely';
+import { addDays, parseCalendarDate } from '../../core/dates.js';
 import { InputError } from '../../core/errors.js';
 import type { TenantTransaction } from '../../core/tenant-scope.js';
 import { assertUuid } from '../../core/tenant-scope.js';
@@ -34,8 +35,6 @@ export interface TermToDateRate {
   rate: string | null;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 export async function termToDateRates(
   trx: TenantTransaction,
   tenantId: string,
@@ -43,9 +42,7 @@ export async function termToDateRates(
   asOf: string,
 ): Promise<Map<string, TermToDateRate>> {
   assertUuid(tenantId);
-  if (!isCalendarDate(asOf)) {
-    throw new InputError(`must be a date as YYYY-MM-DD, got ${JSON.stringify(asOf).slice(0, 40)}`, 'asOf');
-  }
+  parseCalendarDate(asOf, 'asOf');
   for (const [index, id] of studentIds.entries()) assertUuid(id, `studentIds[${index}]`);
   const result = new Map<string, TermToDateRate>();
   if (studentIds.length === 0) return result;
@@ -167,15 +164,6 @@ async function wholeMonths(
   return parts;
 }
 
-function isCalendarDate(value: string): boolean {
-  if (!DATE.test(value)) return false;
-  const parsed = new Date(`${value}T00:00:00Z`);
-  // JavaScript rolls 30 February over into March; a real date survives the round trip.
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === value;
-}
-
 function previousDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
+  return addDays(date, -1);
 }

@@ -2,11 +2,12 @@
 // under the tenant's attendance policy (attendance_days(), the rule rollups and exports share),
 // absence dates with the recorded reason, the term-to-date rate, its change since the previous
 // period, and where the child stands against the chronic-absence threshold.
+
 import { sql } from 'kysely';
+import { addDays } from '../../core/dates.js';
 import type { TenantTransaction } from '../../core/tenant-scope.js';
 import { termToDateRates } from '../attendance/figures.js';
 import { type AttendancePolicy, attendanceDays } from '../attendance/policy.js';
-import { addDays } from './period.js';
 
 export interface AbsenceDay {
   date: string;

@@ -1,6 +1,7 @@
 // Which days a digest covers, computed on the tenant's wall clock: a Friday 01:30 in Kolkata is
 // still Thursday afternoon in New York, so "this week" and "today" depend on the school, never on
 // the server. Calendar days are 'YYYY-MM-DD' strings (no time zone), as elsewhere in the engine.
+import { addDays, daysBetween, parseCalendarDate } from '../../core/dates.js';
 import { InputError } from '../../core/errors.js';
 
 export type DigestKind = 'daily' | 'weekly' | 'custom';
@@ -38,16 +39,6 @@ export function localTime(at: Date, timeZone: string): LocalTime {
   };
 }
 
-export function addDays(day: string, days: number): string {
-  const date = new Date(`${day}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + days);
-  return date.toISOString().slice(0, 10);
-}
-
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
-
 /**
  * The period a digest run covers, on the tenant's local date at `at`:
  * daily = that day; weekly = the Monday-Sunday week containing it. A fixed calendar week (rather
@@ -67,22 +58,12 @@ export function previousPeriod(period: { from: string; to: string }): { from: st
   return { from: addDays(period.from, -length), to: addDays(period.from, -1) };
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
-/** A calendar day from a payload or flag; an InputError naming the field otherwise. */
-export function parseDay(value: string, field: string): string {
-  if (!DAY.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || addDays(value, 0) !== value) {
-    throw new InputError(`must be a date as YYYY-MM-DD, got ${JSON.stringify(value).slice(0, 40)}`, field);
-  }
-  return value;
-}
-
 /** On-demand periods: both ends, in order, at most 366 days (a digest is not an export). */
 export function customPeriod(from: string | undefined, to: string | undefined): DigestPeriod {
   if (!from || !to)
     throw new InputError('give both from and to (YYYY-MM-DD), or neither', from ? 'to' : 'from');
-  parseDay(from, 'from');
-  parseDay(to, 'to');
+  parseCalendarDate(from, 'from');
+  parseCalendarDate(to, 'to');
   if (to < from) throw new InputError(`must not be before from (${from})`, 'to');
   if (daysBetween(from, to) > 365) throw new InputError('a digest covers at most 366 days', 'to');
   return { kind: 'custom', from, to };

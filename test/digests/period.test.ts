@@ -187,7 +187,7 @@ describe('bad input', () => {
     await rejects({ tenantId: T.a, from: '2026-03-09' }, /^to: give both from and to/);
     await rejects(
       { tenantId: T.a, from: '2026-02-30', to: '2026-03-01' },
-      /^from: must be a date as YYYY-MM-DD/,
+      /^from: is not a calendar date: 2026-02-30/,
     );
     await rejects({ tenantId: T.a, from: '2026-03-09', to: '2026-03-01' }, /^to: must not be before from/);
     await rejects({ tenantId: T.a, slot: 'friday' }, /^payload\.slot/);
