@@ -1,33 +1,13 @@
 // The exports table: one row per requested export. Every read and write goes through withTenant,
 // so the API and the job can only ever touch the requesting school's rows (RLS on exports).
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
+import type { ExportsTable } from '../../core/database-types.js';
 import type { Db } from '../../core/db.js';
 import { NotFoundError } from '../../core/errors.js';
 import { assertUuid, withTenant } from '../../core/tenant-scope.js';
 
-export type ExportStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'expired';
-
-export interface ExportRecord {
-  id: string;
-  tenant_id: string;
-  template_id: string;
-  format: 'csv' | 'xlsx' | 'pdf';
-  filters: Record<string, unknown>;
-  status: ExportStatus;
-  progress: number;
-  requested_by: string | null;
-  job_id: string | null;
-  storage_key: string | null;
-  file_name: string | null;
-  file_size: number | null;
-  row_count: number | null;
-  checksum_sha256: string | null;
-  error: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  expires_at: Date | null;
-}
+/** An exports row as read back (kysely's selectable form of the table type). */
+export type ExportRecord = Selectable<ExportsTable>;
 
 export async function insertExport(
   db: Db,
