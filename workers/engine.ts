@@ -1,5 +1,6 @@
-// What every long-running role opens: the database (waiting for it rather than crash-looping),
-// Redis (checked for noeviction), the queues and the run-history writer.
+// What every long-running role opens: the database and Redis (waiting for them rather than
+// crash-looping; Redis checked for noeviction), the queues and the run-history writer.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { type OpenedDatabase, openDatabase } from '../core/connect.js';
@@ -22,22 +23,38 @@ export interface Engine extends ExecuteDeps {
   close(): Promise<void>;
 }
 
-/** openDatabase, retried with a clear line per attempt while PostgreSQL is not reachable yet. */
-export async function openDatabaseWaiting(
+/**
+ * Retries `open` with a clear line per attempt while the service it needs is unreachable
+ * (an InfraError), so a role started before PostgreSQL or Redis waits instead of crash-looping.
+ */
+async function whileUnreachable<T>(
+  service: string,
+  open: () => Promise<T>,
+  log: Logger,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (!(error instanceof InfraError) || signal?.aborted) throw error;
+      const retryInMs = Math.min(500 * 2 ** (attempt - 1), 15_000);
+      log.warn({ attempt, retryInMs }, `waiting for ${service}: ${error.message}`);
+      // SIGTERM while waiting ends the wait at once, failing with the reason it was waiting.
+      await sleep(retryInMs, undefined, { signal }).catch(() => {
+        throw error;
+      });
+    }
+  }
+}
+
+export function openDatabaseWaiting(
   config: Config,
   log: Logger,
   options: { signal?: AbortSignal; role: string; poolSize?: number },
 ): Promise<OpenedDatabase> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await openDatabase(config, { log, poolSize: options.poolSize, applicationName: options.role });
-    } catch (error) {
-      if (!(error instanceof InfraError) || options.signal?.aborted) throw error;
-      const retryInMs = Math.min(500 * 2 ** (attempt - 1), 15_000);
-      log.warn({ attempt, retryInMs }, `waiting for PostgreSQL: ${error.message}`);
-      await new Promise((resolve) => setTimeout(resolve, retryInMs));
-    }
-  }
+  const open = () => openDatabase(config, { log, poolSize: options.poolSize, applicationName: options.role });
+  return whileUnreachable('PostgreSQL', open, log, options.signal);
 }
 
 export async function openEngine(options: {
@@ -47,8 +64,8 @@ export async function openEngine(options: {
   role: string;
   signal?: AbortSignal;
   jobs?: readonly JobDefinition[];
-  /** Wait for PostgreSQL instead of failing at once (long-running roles). */
-  waitForDatabase?: boolean;
+  /** Wait for PostgreSQL and Redis instead of failing at once (long-running roles). */
+  waitForServices?: boolean;
   database?: OpenedDatabase;
 }): Promise<Engine> {
   const { config, log, clock } = options;
@@ -59,10 +76,14 @@ export async function openEngine(options: {
   if (unknown.length > 0) {
     log.warn({ variables: unknown }, `ignoring ${unknown.join(', ')}: no registered job kind has that name`);
   }
-  await pingRedis(config.REDIS_URL);
+  if (options.waitForServices) {
+    await whileUnreachable('Redis', () => pingRedis(config.REDIS_URL), log, options.signal);
+  } else {
+    await pingRedis(config.REDIS_URL);
+  }
   const database =
     options.database ??
-    (options.waitForDatabase
+    (options.waitForServices
       ? await openDatabaseWaiting(config, log, { signal: options.signal, role: options.role, poolSize: 10 })
       : await openDatabase(config, { log, applicationName: options.role }));
   try {

@@ -1,5 +1,5 @@
 // What every long-running role (worker, scheduler, dashboard, start) shares: open the engine,
-// waiting for PostgreSQL rather than crash-looping, run until SIGTERM/SIGINT, then close it.
+// waiting for PostgreSQL and Redis rather than crash-looping, run until SIGTERM/SIGINT, then close it.
 import { type Engine, openEngine } from '../../workers/engine.js';
 import type { CliContext } from '../command.js';
 
@@ -14,7 +14,7 @@ export async function runEngineRole(
     clock: ctx.clock,
     role,
     signal: ctx.stopSignal,
-    waitForDatabase: true,
+    waitForServices: true,
   });
   try {
     await body(engine);

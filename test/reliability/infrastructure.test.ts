@@ -1,5 +1,5 @@
 // Infrastructure faults (issue 9, item 2), with real worker processes: the job's PostgreSQL
-// backend killed mid-job, PostgreSQL unreachable when the worker starts, and Redis restarted
+// backend killed mid-job, PostgreSQL or Redis unreachable when the worker starts, and Redis restarted
 // under running workers. Outcomes are counted by side effects in PostgreSQL.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Queue } from 'bullmq';
@@ -125,6 +125,30 @@ describe('infrastructure faults', () => {
     expect(await proc.kill('SIGTERM')).toBe(0);
     expect(proc.output()).not.toContain(`pw-${port}-secret`);
     recordFigure('fault-pg-unreachable-at-start', {
+      waitedWithoutExit: true,
+      jobsAfterwards: 1,
+      survived: 1,
+    });
+  });
+
+  it('a worker started while Redis is down waits with a clear log line, does not exit, and works once it is up', async () => {
+    const server = await privateRedis();
+    cleanups.push(() => server.destroy());
+    const proc = worker({ REDIS_URL: server.url });
+    await proc.waitFor(/waiting for Redis: cannot reach Redis at/, { times: 3 });
+    expect(proc.running()).toBe(true);
+
+    await server.start();
+    await proc.waitFor(/worker ready/, { timeoutMs: 60_000 });
+    const producer = createRedis(server.url, silentLogger, 'producer-late-redis');
+    cleanups.push(async () => producer.disconnect());
+    const queue = new Queue(effectJob.name, { connection: producer, prefix: config.QUEUE_PREFIX });
+    await queue.add('rel-effect', {}, { jobId: 'after-late-redis' });
+    const done = await until(async () => effectOf(database.db, 'rel-effect', 'after-late-redis'), 'the job');
+    expect(done.runs).toBe(1);
+    await queue.close();
+    expect(await proc.kill('SIGTERM')).toBe(0);
+    recordFigure('fault-redis-unreachable-at-start', {
       waitedWithoutExit: true,
       jobsAfterwards: 1,
       survived: 1,
