@@ -66,6 +66,9 @@ const schema = z.object({
   WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   RUN_HISTORY_FLUSH_MS: int(10, 60_000).default(200),
   RUN_HISTORY_BATCH: int(1, 10_000).default(500),
+  /** Unset: the worker serves no metrics of its own (the dashboard's /metrics has queue depths). */
+  WORKER_METRICS_PORT: int(1, 65535).optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   // exports (issue 7)
   /** A PDF is for reading: past this many rows the export fails and asks for CSV or XLSX. */
   EXPORT_PDF_MAX_ROWS: int(1, 1_000_000).default(20_000),

@@ -1,5 +1,7 @@
 // `worker`: process every job kind's queue until SIGTERM/SIGINT, then finish running jobs
-// (within SHUTDOWN_TIMEOUT_MS) and exit 0.
+// (within SHUTDOWN_TIMEOUT_MS) and exit 0. With WORKER_METRICS_PORT it serves its own /metrics.
+import { metricsRegistry } from '../../workers/metrics.js';
+import { serveWorkerMetrics } from '../../workers/metrics-server.js';
 import { untilAborted } from '../../workers/shutdown.js';
 import { startWorkers } from '../../workers/worker.js';
 import type { Command } from '../command.js';
@@ -12,6 +14,13 @@ export const workerCommand: Command = {
   flags: {},
   run(ctx) {
     return runEngineRole(ctx, 'worker', async (engine) => {
+      const metrics = ctx.config.WORKER_METRICS_PORT
+        ? await serveWorkerMetrics(metricsRegistry, {
+            port: ctx.config.WORKER_METRICS_PORT,
+            host: ctx.config.WORKER_METRICS_HOST,
+            log: ctx.log,
+          })
+        : undefined;
       const pool = await startWorkers(engine);
       await untilAborted(ctx.stopSignal);
       ctx.log.info(
@@ -19,6 +28,7 @@ export const workerCommand: Command = {
         'stopping: no new jobs, letting running ones finish',
       );
       await pool.close(ctx.config.SHUTDOWN_TIMEOUT_MS);
+      metrics?.close();
       ctx.log.info('worker stopped');
     });
   },

@@ -7,6 +7,7 @@ import { createRedis, type Redis } from '../../core/redis.js';
 import { createEnqueuer, type Enqueuer } from '../../workers/queues.js';
 import { testConfig } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { freePort } from '../reliability/fixtures/processes.js';
 import { dropPrefix, testPrefix } from './fixtures/engine.js';
 import { runFixtureCli, startRole } from './fixtures/spawn.js';
 import { testJobs } from './fixtures/test-jobs.js';
@@ -110,6 +111,37 @@ describe('worker processes', () => {
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
+    }
+  });
+
+  it('with WORKER_METRICS_PORT a worker serves its own run counts at /metrics', async () => {
+    const port = await freePort();
+    const env = { ...base, DATABASE_URL: database.url, WORKER_METRICS_PORT: String(port) };
+    const worker = startRole(['worker'], env);
+    try {
+      await worker.waitFor(/worker ready/);
+      const jobId = await enqueuer.enqueue('test-sleep', { ms: 0 });
+      await waitForState(jobId, 'completed');
+      const url = `http://127.0.0.1:${port}`;
+      const scrape = async () => (await fetch(`${url}/metrics`)).text();
+      // Counted once the job's completion is recorded, a moment after BullMQ marks it complete.
+      let text = await scrape();
+      for (
+        let tries = 0;
+        !/job_runs_total\{kind="test-sleep",outcome="completed"\} 1\b/.test(text);
+        tries++
+      ) {
+        if (tries > 50) throw new Error(`no completed test-sleep run in:\n${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        text = await scrape();
+      }
+      expect(text).toMatch(
+        /school_engine_job_duration_seconds_count\{kind="test-sleep",outcome="completed"\} 1\b/,
+      );
+      expect((await fetch(`${url}/admin/queues`)).status).toBe(404);
+    } finally {
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
     }
   });
 
