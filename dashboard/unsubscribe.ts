@@ -5,6 +5,7 @@
 //   POST /?token=...  records the opt-out: the page's button, and RFC 8058 one-click unsubscribe
 //                     (mail providers POST "List-Unsubscribe=One-Click" to the List-Unsubscribe URL).
 // Recording is idempotent (the first opt-out time is kept); a bad or expired token gets a 400 page.
+// Pages speak the digest's language (templates/digest/unsubscribe-page.ts).
 import express, { type Request, type Response, type Router } from 'express';
 import { sql } from 'kysely';
 import type { Clock } from '../core/clock.js';
@@ -13,8 +14,16 @@ import type { Db } from '../core/db.js';
 import { InputError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { verifyToken } from '../core/signing.js';
-import { assertUuid, withTenant } from '../core/tenant-scope.js';
-import { escapeHtml as e } from '../templates/digest/escape.js';
+import { assertUuid, type TenantTransaction, withTenant } from '../core/tenant-scope.js';
+import { resolveDigestLocale } from '../templates/digest/locale.js';
+import type { DigestLanguage } from '../templates/digest/messages.js';
+import {
+  confirmPage,
+  donePage,
+  errorPage,
+  invalidLinkPage,
+  UNSUBSCRIBE_LANGUAGES,
+} from '../templates/digest/unsubscribe-page.js';
 
 export interface UnsubscribeDeps {
   db: Db;
@@ -29,10 +38,22 @@ interface Target {
   guardianId: string;
 }
 
-function page(title: string, body: string): string {
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${e(title)}</title></head><body style="font-family:Arial,Helvetica,sans-serif;max-width:560px;margin:40px auto;padding:0 16px;color:#333;">
-<h1 style="font-size:22px;">${e(title)}</h1>${body}</body></html>`;
+/** The guardian's language, else the school's, else English: the digest's own choice. */
+async function recipientLanguage(trx: TenantTransaction, tenantId: string, guardianId: string) {
+  const { rows } = await sql<{ school: string; tenant_locale: string; guardian_locale: string | null }>`
+    SELECT t.name AS school, t.locale AS tenant_locale, g.locale AS guardian_locale
+    FROM tenants t LEFT JOIN guardians g ON g.tenant_id = t.id AND g.id = ${guardianId}
+    WHERE t.id = ${tenantId}`.execute(trx);
+  const row = rows[0];
+  return {
+    school: row?.school ?? 'your school',
+    language: resolveDigestLocale(row?.guardian_locale, row?.tenant_locale).language,
+  };
+}
+
+/** For a link too broken to name its guardian: the browser's preferred language. */
+function browserLanguage(req: Request): DigestLanguage {
+  return (req.acceptsLanguages(...UNSUBSCRIBE_LANGUAGES) || 'en') as DigestLanguage;
 }
 
 function tokenFrom(req: Request): string {
@@ -64,50 +85,37 @@ export function createUnsubscribeRouter(deps: UnsubscribeDeps): Router {
     return { token, tenantId, guardianId };
   };
 
-  const fail = (res: Response, error: unknown) => {
+  const fail = (req: Request, res: Response, error: unknown) => {
     if (error instanceof InputError) {
       res
         .status(400)
         .type('html')
-        .send(
-          page(
-            'This unsubscribe link is not valid',
-            '<p>The link may be incomplete or out of date. Copy the whole link from the latest email, or ask the school to stop the attendance emails.</p>',
-          ),
-        );
+        .send(invalidLinkPage(browserLanguage(req)));
       return;
     }
     deps.log.error({ err: error }, 'unsubscribe failed');
-    res.status(500).type('html').send(page('Something went wrong', '<p>Please try again later.</p>'));
+    res
+      .status(500)
+      .type('html')
+      .send(errorPage(browserLanguage(req)));
   };
 
   router.get('/', async (req, res) => {
     try {
-      const { token, tenantId } = target(req);
-      const school = await withTenant(deps.db, tenantId, async (trx) => {
-        const { rows } = await sql<{ name: string }>`SELECT name FROM tenants WHERE id = ${tenantId}`.execute(
-          trx,
-        );
-        return rows[0]?.name ?? 'your school';
-      });
-      const action = `?token=${encodeURIComponent(token)}`;
-      res.type('html').send(
-        page(
-          'Stop attendance emails?',
-          `<p>You will no longer receive attendance summaries from ${e(school)}.</p>
-<form method="post" action="${e(action)}"><input type="hidden" name="token" value="${e(token)}">
-<button type="submit" style="padding:10px 18px;font-size:16px;">Unsubscribe</button></form>`,
-        ),
+      const { token, tenantId, guardianId } = target(req);
+      const { school, language } = await withTenant(deps.db, tenantId, (trx) =>
+        recipientLanguage(trx, tenantId, guardianId),
       );
+      res.type('html').send(confirmPage(language, school, token));
     } catch (error) {
-      fail(res, error);
+      fail(req, res, error);
     }
   });
 
   router.post('/', async (req, res) => {
     try {
       const { tenantId, guardianId } = target(req);
-      const changed = await withTenant(deps.db, tenantId, async (trx) => {
+      const { changed, language } = await withTenant(deps.db, tenantId, async (trx) => {
         const { rows } = await sql<{ id: string }>`
           UPDATE guardians SET digest_opt_out = true, digest_opted_out_at = now()
           WHERE tenant_id = ${tenantId} AND id = ${guardianId} AND NOT digest_opt_out
@@ -118,14 +126,12 @@ export function createUnsubscribeRouter(deps: UnsubscribeDeps): Router {
             VALUES (${tenantId}, 'user', 'guardian.digest_opt_out', 'guardian', ${guardianId},
                     '{"digest_opt_out": true}'::jsonb, 'unsubscribe link')`.execute(trx);
         }
-        return rows.length > 0;
+        return { changed: rows.length > 0, ...(await recipientLanguage(trx, tenantId, guardianId)) };
       });
       deps.log.info({ tenantId, guardianId, changed }, 'digest unsubscribe recorded');
-      res
-        .type('html')
-        .send(page('You are unsubscribed', '<p>You will not receive attendance summaries any more.</p>'));
+      res.type('html').send(donePage(language));
     } catch (error) {
-      fail(res, error);
+      fail(req, res, error);
     }
   });
 

@@ -154,6 +154,34 @@ describe('unsubscribe', () => {
     }
     expect((await optOut(G.g7)).digest_opt_out).toBe(false);
   });
+
+  it("speaks the digest's language: the guardian's locale, and the browser's for a broken link", async () => {
+    const token = unsubscribeToken(SECRET, T.a, G.g7); // g7 reads French digests
+    const confirm = await (await fetch(`${base}?token=${encodeURIComponent(token)}`)).text();
+    expect(confirm).toContain('<html lang="fr">');
+    expect(confirm).toContain('Ne plus recevoir les e-mails d&#39;assiduité ?');
+    expect(confirm).toContain('Se désabonner');
+    expect((await optOut(G.g7)).digest_opt_out).toBe(false);
+
+    const english = await (
+      await fetch(`${base}?token=${encodeURIComponent(unsubscribeToken(SECRET, T.a, G.g1))}`)
+    ).text();
+    expect(english).toContain('<html lang="en">');
+    expect(english).toContain('Stop attendance emails?');
+
+    const broken = await fetch(`${base}?token=garbage`, {
+      headers: { 'Accept-Language': 'es-ES,es;q=0.9,en;q=0.5' },
+    });
+    expect(broken.status).toBe(400);
+    const spanish = await broken.text();
+    expect(spanish).toContain('<html lang="es">');
+    expect(spanish).toContain('Este enlace para darse de baja no es válido');
+
+    const done = await fetch(base, { method: 'POST', body: new URLSearchParams({ token }) });
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain('Vous êtes désabonné');
+    expect((await optOut(G.g7)).digest_opt_out).toBe(true);
+  });
 });
 
 describe('mounted in the dashboard app (auth own)', () => {
