@@ -15,7 +15,7 @@ export const AUDIT_ACTION = 'status_change';
 
 // Each invoice's items total as the invoice_items triggers keep it on the row (sql/0075); NULL
 // for an invoice without items, which is not checked. Summing every item again instead took
-// about half of a full pass (EXPLAIN ANALYZE on the benchmark data).
+// about a third of a full pass (EXPLAIN ANALYZE on the benchmark data).
 const keptItemsTotal = sql`CASE WHEN i.item_count > 0 THEN i.items_total END AS items_total`;
 
 export interface ReconcileOptions {
