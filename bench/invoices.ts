@@ -30,7 +30,10 @@ function context(db: Db, now: string): JobContext {
   };
 }
 
-/** Plain SQL generation with deterministic hashes; triggers are skipped (consistent by construction). */
+/**
+ * Plain SQL generation with deterministic hashes; ordinary triggers are skipped (consistent by
+ * construction), the ALWAYS ones keeping each invoice's items total (sql/0075) fire.
+ */
 async function generate(db: Db): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`SET LOCAL session_replication_role = replica`.execute(trx);

@@ -231,6 +231,9 @@ export interface InvoicesTable {
   balance_due: ColumnType<string, string | number | undefined, string | number>;
   status: Generated<InvoiceStatus>;
   status_changed_at: Date | null;
+  /** Sum and count of the invoice's items, kept by the invoice_items triggers (sql/0075). */
+  items_total: ColumnType<string, never, never>;
+  item_count: ColumnType<number, never, never>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

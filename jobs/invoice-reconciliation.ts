@@ -18,6 +18,8 @@ export const invoiceReconciliationPayload = z.object({
   invoiceId: uuid('an invoice').optional(),
   /** Examine every invoice instead of the change queue and the due-date window. */
   full: z.boolean().optional(),
+  /** Recompute the kept items totals from the items first (after writes that bypassed triggers). */
+  recountItems: z.boolean().optional(),
 });
 
 export type InvoiceReconciliationPayload = z.infer<typeof invoiceReconciliationPayload>;
@@ -38,7 +40,12 @@ export async function runInvoiceReconciliation(
 ): Promise<ReconciliationResult> {
   const result = emptyResult();
   const maxListed = ctx.config.INVOICE_RECONCILIATION_MAX_LISTED;
-  const base = { now: ctx.clock.now(), full: payload.full === true, maxListed };
+  const base = {
+    now: ctx.clock.now(),
+    full: payload.full === true,
+    recountItems: payload.recountItems === true,
+    maxListed,
+  };
 
   if (payload.invoiceId) {
     const tenantId = await findInvoiceTenant(ctx, payload.invoiceId, payload.tenantId);

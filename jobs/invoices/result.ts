@@ -6,7 +6,9 @@ export type ProblemKind =
   | 'unknown_invoice'
   | 'negative_payment_amount'
   | 'payment_currency_mismatch'
-  | 'refunds_exceed_payments';
+  | 'refunds_exceed_payments'
+  /** A kept items total (sql/0075) that differed from the items, found by `recountItems`. */
+  | 'item_totals_corrected';
 
 export interface InvoiceProblem {
   kind: ProblemKind;
