@@ -75,25 +75,53 @@ const dailyCounts = (days: RawBuilder<unknown>, dayList: RawBuilder<unknown> | n
   ${dayList ? sql`WHERE ${dayList} IS NULL OR d.attendance_date = ANY (${dayList})` : sql``}
   GROUP BY 1`;
 
+const DAY_COUNTS = sql`
+  count(*)::int AS n,
+  count(*) FILTER (WHERE d.in_membership)::int AS days_in_membership,
+  count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_attended,
+  count(*) FILTER (WHERE d.day_status = 'present')::int AS days_present,
+  count(*) FILTER (WHERE d.day_status = 'tardy')::int AS days_tardy,
+  count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
+  count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused,
+  max(d.attendance_date) AS last_day`;
+
 /**
- * The full rebuild's aggregate: monthly and daily figures from attendance_days(), staged as
- * rollup_fresh_monthly and rollup_fresh_daily for the apply steps. Two plain GROUP BYs rather than
- * one GROUPING SETS pass: PostgreSQL has no partial (parallel) aggregation for grouping sets, so
- * the single pass ran in one process, while each GROUP BY here gets a parallel plan (Gather over a
- * partial aggregate). Measured on one tenant of the full benchmark (2M rows): 5.6 s for the
- * GROUPING SETS pass with its intermediate table, 2.7 s + 2.2 s for the two.
+ * The full rebuild's one pass: monthly and daily figures from a single scan of attendance_days()
+ * (GROUPING SETS), staged as rollup_fresh_monthly and rollup_fresh_daily for the apply steps.
+ *
+ * Not two plain GROUP BYs, although each of those gets a parallel plan (Gather over a partial
+ * aggregate) and GROUPING SETS never does: two passes read and classify every mark twice. On one
+ * tenant of the full benchmark (2M marks) they took 4.9 s against 5.6 s for this pass with
+ * another helper's load on the 2-core machine, and 11.2-14.6 s against 7.7-8.9 s once the load
+ * average passed 10: with no idle core to run the workers on, the doubled work is what shows.
  */
 export async function stageFull(trx: Executor, tenantId: string, policy: AttendancePolicy): Promise<void> {
-  const days = attendanceDays(tenantId, '0001-01-01', '9999-12-31', policy);
+  await stage(
+    trx,
+    'rollup_fresh_all',
+    sql`
+      SELECT grouping(d.attendance_date) = 1 AS monthly, d.student_id,
+             date_trunc('month', d.attendance_date)::date AS month, d.attendance_date, ${DAY_COUNTS}
+      FROM ${attendanceDays(tenantId, '0001-01-01', '9999-12-31', policy)} d
+      GROUP BY GROUPING SETS ((d.student_id, date_trunc('month', d.attendance_date)::date), (d.attendance_date))`,
+  );
   await stage(
     trx,
     'rollup_fresh_monthly',
     sql`
-      SELECT d.student_id, date_trunc('month', d.attendance_date)::date AS month, ${MONTH_COUNTS}
-      FROM ${days} d
-      GROUP BY 1, 2`,
+      SELECT student_id, month, n AS school_days, days_in_membership, days_attended, days_present, days_tardy,
+             days_absent, days_excused, last_day
+      FROM rollup_fresh_all WHERE monthly`,
   );
-  await stage(trx, 'rollup_fresh_daily', dailyCounts(days, null));
+  await stage(
+    trx,
+    'rollup_fresh_daily',
+    sql`
+      SELECT attendance_date, n AS students_marked, days_in_membership, days_attended, days_tardy, days_absent,
+             days_excused
+      FROM rollup_fresh_all WHERE NOT monthly`,
+  );
+  await sql`DROP TABLE rollup_fresh_all`.execute(trx);
 }
 
 /** Monthly rows for the given students (null = all) over [from, to], whole months. */
