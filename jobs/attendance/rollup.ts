@@ -17,6 +17,7 @@ import {
   appendMonthly,
   applyDaily,
   applyMonthly,
+  monthlyRows,
   refreshChronic,
   refreshDaily,
   refreshEnrollments,
@@ -195,20 +196,22 @@ async function fullRebuild(
   const to = '9999-12-31';
   await step(steps, 'aggregate', () => stageFull(trx, tenantId, policy));
   add(counts, 'monthly', await step(steps, 'monthly', () => applyMonthly(trx, tenantId, from, to, null)));
-  // The enrollment and chronic steps join the monthly rows; plan them on fresh statistics (a
-  // first rebuild fills the table from empty, long before autovacuum would analyse it).
-  // A rebuild that changed nothing (steady state) leaves the statistics as they were.
+  // The next incremental run joins the monthly rows; plan it on fresh statistics (a first
+  // rebuild fills the table from empty, long before autovacuum would analyse it). A rebuild that
+  // changed nothing (steady state) leaves the statistics as they were.
   if (counts.monthlyWritten + counts.monthlyDeleted > 0) {
     await step(steps, 'analyze', () => sql`ANALYZE attendance_monthly`.execute(trx));
   }
   add(counts, 'daily', await step(steps, 'daily', () => applyDaily(trx, tenantId, from, to, null)));
+  // Enrollment and chronic figures from the staged monthly rows just written (the same rows).
+  const monthly = monthlyRows(tenantId, true);
   counts.enrollmentsUpdated += await step(steps, 'enrollments', () =>
-    refreshEnrollments(trx, tenantId, policy, null),
+    refreshEnrollments(trx, tenantId, policy, null, monthly),
   );
   add(
     counts,
     'chronic',
-    await step(steps, 'chronic', () => refreshChronic(trx, tenantId, policy, null, today)),
+    await step(steps, 'chronic', () => refreshChronic(trx, tenantId, policy, null, today, monthly)),
   );
   const { rows } = await sql<{ n: number }>`
     SELECT count(DISTINCT month) AS n FROM attendance_monthly WHERE tenant_id = ${tenantId}::uuid`.execute(

@@ -143,6 +143,38 @@ describe('attendance rollup', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('only a changed enrollment window marks its student dirty, on both of its start days', async () => {
+    await rollup({});
+    const dirty = async () =>
+      (
+        await sql<{ student_id: string; d: string }>`
+          SELECT student_id, attendance_date::text AS d FROM attendance_rollup_dirty
+          WHERE tenant_id = ${tenantB}::uuid ORDER BY 1, 2`.execute(database.db)
+      ).rows;
+    // Window columns set to the values they hold, and summary columns: nothing to recompute.
+    await sql`UPDATE enrollments SET enrollment_date = enrollment_date, drop_date = drop_date,
+                                     total_days = total_days
+              WHERE tenant_id = ${tenantB}::uuid`.execute(database.db);
+    expect(await dirty()).toEqual([]);
+    const { rows } = await sql<{ id: string; student_id: string; old_start: string; new_start: string }>`
+      SELECT id, student_id, enrollment_date::text AS old_start, (enrollment_date + 1)::text AS new_start
+      FROM enrollments WHERE tenant_id = ${tenantB}::uuid ORDER BY id LIMIT 1`.execute(database.db);
+    const moved = rows[0]!;
+    await sql`UPDATE enrollments SET enrollment_date = enrollment_date + 1 WHERE id = ${moved.id}::uuid`.execute(
+      database.db,
+    );
+    expect(await dirty()).toEqual([
+      { student_id: moved.student_id, d: moved.old_start },
+      { student_id: moved.student_id, d: moved.new_start },
+    ]);
+    const incremental = await rollup({ tenantId: tenantB });
+    expect(incremental.tenants[0]).toMatchObject({ mode: 'incremental', claimed: 2 });
+    const afterIncremental = await snapshot();
+    const full = await rollup({ tenantId: tenantB, full: true });
+    expect(totalWrites(full)).toBe(0);
+    expect(await snapshot()).toEqual(afterIncremental);
+  });
+
   it('incremental after inserts, updates, deletes and a late correction equals a full rebuild', async () => {
     await rollup({});
     const { rows: past } = await sql<{ student_id: string; attendance_date: string }>`
