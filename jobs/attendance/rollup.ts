@@ -121,16 +121,20 @@ export async function rollupTenant(
         // The day rule groups by (student, date), which contains the partition key: aggregating
         // partition by partition keeps each hash table small.
         await sql`SET LOCAL enable_partitionwise_aggregate = on`.execute(trx);
-        const { rows: state } = await sql<{ same_policy: boolean }>`
-          SELECT policy = ${JSON.stringify(policy)}::jsonb AS same_policy
+        const { rows: state } = await sql<{ same_policy: boolean; rebuild_requested: string | null }>`
+          SELECT policy = ${JSON.stringify(policy)}::jsonb AS same_policy,
+                 full_rebuild_requested_at::text AS rebuild_requested
           FROM attendance_rollup_state WHERE tenant_id = ${tenant.id}::uuid`.execute(trx);
+        const rebuildRequested = state[0]?.rebuild_requested ?? null;
         const reason = options.full
           ? 'requested'
           : !state[0]
             ? 'first run for this tenant'
             : !state[0].same_policy
               ? 'the attendance policy changed'
-              : undefined;
+              : rebuildRequested
+                ? 'the academic year terms changed'
+                : undefined;
         const { rows: claimRows } = await sql<{ n: number }>`
           SELECT count(*) AS n FROM attendance_rollup_claims WHERE tenant_id = ${tenant.id}::uuid`.execute(
           trx,
@@ -153,7 +157,12 @@ export async function rollupTenant(
           ON CONFLICT (tenant_id) DO UPDATE
             SET policy = EXCLUDED.policy, last_run_at = EXCLUDED.last_run_at,
                 last_full_at = coalesce(EXCLUDED.last_full_at, s.last_full_at),
-                last_changed_at = coalesce(EXCLUDED.last_changed_at, s.last_changed_at)`.execute(trx);
+                last_changed_at = coalesce(EXCLUDED.last_changed_at, s.last_changed_at),
+                -- Cleared by this rebuild only if no term changed after it read the request
+                -- (sql/0080); a later request stays for the next run.
+                full_rebuild_requested_at = CASE
+                  WHEN ${reason !== undefined} AND s.full_rebuild_requested_at::text IS NOT DISTINCT FROM ${rebuildRequested}
+                  THEN NULL ELSE s.full_rebuild_requested_at END`.execute(trx);
         return {
           tenantId: tenant.id,
           mode: reason ? ('full' as const) : ('incremental' as const),

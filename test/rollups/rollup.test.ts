@@ -175,6 +175,49 @@ describe('attendance rollup', () => {
     expect(await snapshot()).toEqual(afterIncremental);
   });
 
+  it('a changed academic year term makes the next run of that tenant a full rebuild; a renamed term does not', async () => {
+    await rollup({});
+    const requested = async () =>
+      (
+        await sql<{ at: Date | null }>`SELECT full_rebuild_requested_at AS at FROM attendance_rollup_state
+                                       WHERE tenant_id = ${tenantA}::uuid`.execute(database.db)
+      ).rows[0]!.at;
+    await sql`UPDATE academic_terms SET name = name || ' (renamed)' WHERE tenant_id = ${tenantA}::uuid`.execute(
+      database.db,
+    );
+    expect(await requested()).toBeNull();
+
+    const chronicBefore = (await snapshot()).chronic;
+    const moveYearStart = (start: string) =>
+      sql`UPDATE academic_terms SET start_date = ${start}::date
+          WHERE tenant_id = ${tenantA}::uuid AND kind = 'year' AND start_date <= '2026-02-01'
+            AND end_date >= '2026-02-01'`.execute(database.db);
+    const { numAffectedRows } = await moveYearStart('2026-02-01');
+    expect(Number(numAffectedRows)).toBe(1);
+    expect(await requested()).not.toBeNull();
+
+    const after = await rollup({});
+    expect(after.tenants.map((t) => [t.mode, t.reason])).toEqual([
+      ['full', 'the academic year terms changed'],
+      ['incremental', undefined],
+    ]);
+    expect(await requested()).toBeNull();
+    const moved = await snapshot();
+    // The year now starts in February: chronic rows cover other days than before.
+    expect(moved.chronic).not.toEqual(chronicBefore);
+    expect((await rollup({})).tenants.map((t) => t.mode)).toEqual(['incremental', 'incremental']);
+    await rollup({ full: true });
+    expect(await snapshot()).toEqual(moved);
+
+    // Put the year back (a full run again) for the tests that follow. The figures come back; a
+    // first-flagged date of a flag that is off again belonged to the year rows the move replaced.
+    await moveYearStart('2025-08-20');
+    expect((await rollup({})).tenants[0]!.mode).toBe('full');
+    const withoutHistory = (rows: string[]) =>
+      rows.map((row) => ({ ...JSON.parse(row), first_flagged_on: 0 }));
+    expect(withoutHistory((await snapshot()).chronic)).toEqual(withoutHistory(chronicBefore));
+  });
+
   it('incremental after inserts, updates, deletes and a late correction equals a full rebuild', async () => {
     await rollup({});
     const { rows: past } = await sql<{ student_id: string; attendance_date: string }>`
