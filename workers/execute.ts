@@ -12,7 +12,7 @@ import { type JobContext, type JobDefinition, parsePayload } from '../jobs/defin
 import { jobDurationSeconds, jobRunsTotal } from './metrics.js';
 import type { EnqueueFn } from './queues.js';
 import { redactPaths } from './redact.js';
-import type { RunHistory } from './run-history.js';
+import type { RunHistory, RunRecord } from './run-history.js';
 
 export const WORKER_NAME = `${hostname()}:${process.pid}`;
 
@@ -41,74 +41,116 @@ function tenantOf(payload: unknown): string | undefined {
   return typeof tenantId === 'string' ? tenantId : undefined;
 }
 
-/** Runs one attempt. Throws the handler's error (an InputError for a bad payload) after recording it. */
+const UUID_SHAPE = /^[0-9a-f-]{36}$/i;
+
+/**
+ * The handler's ctx. A class rather than an object literal with closures: at thousands of jobs a
+ * second, per-job closures (each also renamed by tsx's keep-names helper) and a pino child logger
+ * (tens of microseconds: its bindings pass the redaction rules) cost as much as the rest of the
+ * engine's work on a trivial job. The child logger and the progress function are made only when
+ * the handler asks for them.
+ */
+class AttemptContext implements JobContext {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly config: Config;
+  readonly signal: AbortSignal;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly lastAttempt: boolean;
+  readonly enqueue: EnqueueFn;
+  readonly #attempt: Attempt;
+  readonly #log: Logger;
+  readonly #bindings: Record<string, unknown>;
+  #child: Logger | undefined;
+
+  constructor(attempt: Attempt, deps: ExecuteDeps, bindings: Record<string, unknown>) {
+    this.db = deps.db;
+    this.clock = deps.clock;
+    this.config = deps.config;
+    this.signal = attempt.signal;
+    this.jobId = attempt.jobId;
+    this.attempt = attempt.attempt;
+    this.lastAttempt = attempt.lastAttempt;
+    this.enqueue = deps.enqueue;
+    this.#attempt = attempt;
+    this.#log = deps.log;
+    this.#bindings = bindings;
+  }
+
+  get log(): Logger {
+    this.#child ??= this.#log.child(this.#bindings);
+    return this.#child;
+  }
+
+  // A getter returning a bound function, so `const { progress } = ctx` keeps working.
+  get progress(): JobContext['progress'] {
+    const attempt = this.#attempt;
+    return (value) => attempt.progress(value);
+  }
+}
+
+/**
+ * Runs one attempt. Throws the handler's error (an InputError for a bad payload) after recording
+ * it; for a queued attempt an InputError becomes BullMQ's UnrecoverableError: it will never
+ * succeed, so it fails now, without retries.
+ */
 export async function executeJob(
   definition: JobDefinition,
   attempt: Attempt,
   deps: ExecuteDeps,
+  options: { queued?: boolean } = {},
 ): Promise<unknown> {
+  const { log, history } = deps;
   const tenantId = tenantOf(attempt.payload);
   const bindings = { jobId: attempt.jobId, kind: definition.name, tenantId, attempt: attempt.attempt };
-  // A pino child costs tens of microseconds (its bindings pass the redaction rules), as much as
-  // the rest of the engine's overhead on a trivial job: create it only when the handler logs, and
-  // write the engine's own lines with the same fields inline.
-  let child: Logger | undefined;
-  const jobLog = () => {
-    child ??= deps.log.child(bindings);
-    return child;
-  };
-  const startedAt = deps.clock.now();
   const started = performance.now();
-  const base = {
+  // One object per attempt, handed to history at start and updated in place when it ends.
+  const run: RunRecord = {
     jobId: attempt.jobId,
     kind: definition.name,
-    tenantId: tenantId && /^[0-9a-f-]{36}$/i.test(tenantId) ? tenantId : null,
+    tenantId: tenantId && UUID_SHAPE.test(tenantId) ? tenantId : null,
     attempt: attempt.attempt,
+    status: 'running',
     payload: redactPaths(attempt.payload, definition.personalData),
+    result: null,
+    error: null,
     worker: WORKER_NAME,
-    startedAt,
+    startedAt: deps.clock.now(),
+    finishedAt: null,
   };
-  deps.history.record({ ...base, status: 'running' });
+  history.start(run);
+  // Success lines are debug, not info: at thousands of jobs a second a line per success costs more
+  // than the job (every line passes the redaction rules). Successes are in job_runs and the
+  // metrics; failures are logged at error below. Checked once, so no line's fields are built
+  // for nothing.
+  const debug = log.isLevelEnabled('debug');
   try {
     const payload = parsePayload(definition, attempt.payload);
-    const ctx: JobContext = {
-      db: deps.db,
-      get log() {
-        return jobLog();
-      },
-      clock: deps.clock,
-      config: deps.config,
-      progress: attempt.progress,
-      signal: attempt.signal,
-      jobId: attempt.jobId,
-      attempt: attempt.attempt,
-      lastAttempt: attempt.lastAttempt,
-      enqueue: deps.enqueue,
-    };
-    deps.log.debug(bindings, 'job started');
+    const ctx = new AttemptContext(attempt, deps, bindings);
+    if (debug) log.debug(bindings, 'job started');
     const result = await definition.run(payload, ctx);
     const seconds = (performance.now() - started) / 1000;
-    deps.history.record({ ...base, status: 'completed', result, finishedAt: deps.clock.now() });
-    jobRunsTotal.inc({ kind: definition.name, outcome: 'completed' });
-    jobDurationSeconds.observe({ kind: definition.name, outcome: 'completed' }, seconds);
-    // Debug, not info: at thousands of jobs a second a line per success costs more than the job
-    // (every line passes the redaction rules). Successes are in job_runs and the metrics;
-    // failures are logged at error below.
-    deps.log.debug({ ...bindings, durationMs: Math.round(seconds * 1000) }, 'job completed');
+    run.status = 'completed';
+    run.result = result;
+    run.finishedAt = deps.clock.now();
+    history.finish(run);
+    const labels = labelsFor(definition.name, 'completed');
+    jobRunsTotal.inc(labels);
+    jobDurationSeconds.observe(labels, seconds);
+    if (debug) log.debug({ ...bindings, durationMs: Math.round(seconds * 1000) }, 'job completed');
     return result;
   } catch (error) {
     const seconds = (performance.now() - started) / 1000;
     const outcome = isUnrecoverable(error) ? 'unrecoverable' : 'failed';
-    const cancelled = attempt.signal.aborted;
-    deps.history.record({
-      ...base,
-      status: cancelled ? 'cancelled' : 'failed',
-      error: errorMessage(error),
-      finishedAt: deps.clock.now(),
-    });
-    jobRunsTotal.inc({ kind: definition.name, outcome });
-    jobDurationSeconds.observe({ kind: definition.name, outcome }, seconds);
-    deps.log.error(
+    run.status = attempt.signal.aborted ? 'cancelled' : 'failed';
+    run.error = errorMessage(error);
+    run.finishedAt = deps.clock.now();
+    history.finish(run);
+    const labels = labelsFor(definition.name, outcome);
+    jobRunsTotal.inc(labels);
+    jobDurationSeconds.observe(labels, seconds);
+    log.error(
       {
         ...bindings,
         durationMs: Math.round(seconds * 1000),
@@ -116,49 +158,73 @@ export async function executeJob(
       },
       outcome === 'unrecoverable' ? 'job failed on bad input; not retried' : 'job failed; may be retried',
     );
+    if (options.queued && outcome === 'unrecoverable') throw new UnrecoverableError(errorMessage(error));
     throw error;
   }
 }
 
+type Outcome = 'completed' | 'failed' | 'unrecoverable';
+const metricLabels = new Map<string, { kind: string; outcome: Outcome }>();
+
+/** The same label object per kind and outcome, instead of a new one per job. */
+function labelsFor(kind: string, outcome: Outcome): { kind: string; outcome: Outcome } {
+  const key = outcome === 'completed' ? kind : `${kind}\u0000${outcome}`;
+  let labels = metricLabels.get(key);
+  if (!labels) {
+    labels = { kind, outcome };
+    metricLabels.set(key, labels);
+  }
+  return labels;
+}
+
+/** One queued attempt, as executeJob sees it: fields read once from the BullMQ job. */
+class QueuedAttempt implements Attempt {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly lastAttempt: boolean;
+  readonly payload: unknown;
+  readonly signal: AbortSignal;
+  readonly #job: Job;
+
+  constructor(job: Job, signal: AbortSignal) {
+    this.#job = job;
+    this.jobId = job.id!;
+    // attemptsMade counts failures only; a run cut off by SIGKILL (stalled, then started again)
+    // counts in attemptsStarted, so the retry gets its own run-history row instead of overwriting
+    // the killed attempt's (found by test/reliability/crash.test.ts).
+    this.attempt = Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0);
+    // BullMQ retries while failures (attemptsMade) stay below opts.attempts.
+    this.lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    this.payload = job.data;
+    this.signal = signal;
+  }
+
+  progress(value: number | Record<string, unknown>): Promise<void> {
+    return this.#job.updateProgress(value);
+  }
+}
+
 /**
- * The BullMQ processor for one kind. Its three-argument form makes BullMQ hand each job an
- * AbortSignal, which the pool aborts for every running job when the shutdown deadline passes.
+ * The BullMQ processor for one kind. It takes two arguments on purpose: with a third, BullMQ
+ * makes an AbortController per job (a few microseconds and garbage for every job). Jobs get the
+ * pool's shutdown signal instead, which the pool aborts for every running job when the shutdown
+ * deadline passes: the one thing the engine ever aborted them for. Not an async function: it
+ * returns executeJob's promise as it is, one promise and its microtasks fewer per job.
  */
 export function createProcessor(
   definition: JobDefinition,
   deps: ExecuteDeps,
-  shutdown: { stopping(): boolean },
+  shutdown: { stopping(): boolean; signal: AbortSignal },
 ): Processor {
-  return async (job: Job, token?: string, signal?: AbortSignal) => {
-    if (shutdown.stopping() && token) {
-      // A job fetched in the instant between "stop" and the worker's blocking connection closing:
-      // hand it straight back (no attempt used) for another worker instead of starting it now.
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
-    }
-    // BullMQ's per-job signal; the pool aborts it (worker.cancelAllJobs) at the shutdown deadline.
-    const jobSignal = signal ?? new AbortController().signal;
-    try {
-      return await executeJob(
-        definition,
-        {
-          jobId: job.id!,
-          // attemptsMade counts failures only; a run cut off by SIGKILL (stalled, then started
-          // again) counts in attemptsStarted, so the retry gets its own run-history row instead
-          // of overwriting the killed attempt's (found by test/reliability/crash.test.ts).
-          attempt: Math.max(job.attemptsMade + 1, job.attemptsStarted ?? 0),
-          // BullMQ retries while failures (attemptsMade) stay below opts.attempts.
-          lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-          payload: job.data,
-          signal: jobSignal,
-          progress: (value) => job.updateProgress(value),
-        },
-        deps,
-      );
-    } catch (error) {
-      // InputError (bad payload, unknown tenant) will never succeed: fail now, no retries.
-      if (isUnrecoverable(error)) throw new UnrecoverableError(errorMessage(error));
-      throw error;
-    }
+  return (job: Job, token?: string) => {
+    // A job fetched in the instant between "stop" and the worker's blocking connection closing:
+    // hand it straight back (no attempt used) for another worker instead of starting it now.
+    if (shutdown.stopping() && token) return handBack(job, token);
+    return executeJob(definition, new QueuedAttempt(job, shutdown.signal), deps, { queued: true });
   };
+}
+
+async function handBack(job: Job, token: string): Promise<never> {
+  await job.moveToDelayed(Date.now(), token);
+  throw new DelayedError();
 }

@@ -21,7 +21,9 @@ export async function startWorkers(
   const jobs = deps.jobs ?? jobRegistry;
   const { config } = deps;
   let stopping = false;
-  const shutdownState = { stopping: () => stopping };
+  // Every job's ctx.signal: aborted for all running jobs when the shutdown deadline passes.
+  const deadline = new AbortController();
+  const shutdownState = { stopping: () => stopping, signal: deadline.signal };
   const workers = jobs.map((definition) => {
     const settings = resolveJobSettings(definition, config);
     const worker = new Worker(definition.name, createProcessor(definition, deps, shutdownState), {
@@ -56,7 +58,7 @@ export async function startWorkers(
           await Promise.all(workers.map((worker) => worker.close()));
         },
         async () => {
-          for (const worker of workers) worker.cancelAllJobs('worker shutting down');
+          deadline.abort(new Error('worker shutting down'));
           await Promise.all(workers.map((worker) => worker.close(true)));
         },
         deps.log,
