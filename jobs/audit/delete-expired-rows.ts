@@ -44,3 +44,25 @@ export async function deleteExpiredAuditRows(
     from = rows[0].last;
   }
 }
+
+/**
+ * The tenants that hold at least one audit row older than their own cut-off, in one statement
+ * (one index probe per tenant and partition until the first hit), so the batched walk above runs
+ * only for them instead of one empty first batch per tenant. The longest cut-off, a literal to the
+ * planner, prunes every newer month before planning.
+ */
+export async function tenantsWithExpiredRows(
+  db: Db,
+  tenants: { tenantId: string; cutoff: Date }[],
+): Promise<Set<string>> {
+  if (tenants.length === 0) return new Set();
+  const latest = new Date(Math.max(...tenants.map((tenant) => tenant.cutoff.getTime())));
+  const { rows } = await sql<{ tenant_id: string }>`
+    SELECT p.tenant_id::text AS tenant_id
+    FROM unnest(${tenants.map((t) => t.tenantId)}::uuid[], ${tenants.map((t) => t.cutoff.toISOString())}::timestamptz[])
+      AS p(tenant_id, cutoff)
+    WHERE EXISTS (
+      SELECT 1 FROM audit_logs a
+      WHERE a.tenant_id = p.tenant_id AND a.created_at < p.cutoff AND a.created_at < ${latest})`.execute(db);
+  return new Set(rows.map((row) => row.tenant_id));
+}

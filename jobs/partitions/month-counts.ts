@@ -2,7 +2,6 @@
 // sql/0031_audit_month_counts.sql, instead of a scan of each month being dropped.
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../core/database-types.js';
-import type { Db } from '../../core/db.js';
 import { quoteIdent } from './sql-names.js';
 
 export const COUNTED_TABLE = 'audit_logs';
@@ -48,9 +47,7 @@ export async function detachAndTakeCounts(
  * size however many single-row inserts wrote them. Deltas written meanwhile are not in this
  * statement's snapshot and stay as they are: nothing is counted twice or lost.
  */
-export async function foldMonthCounts(conn: Db): Promise<void> {
-  await sql`
+export const FOLD_MONTH_COUNTS_SQL = `
     WITH gone AS (DELETE FROM audit_log_month_counts RETURNING tenant_id, month, rows)
     INSERT INTO audit_log_month_counts (tenant_id, month, rows)
-    SELECT tenant_id, month, sum(rows) FROM gone GROUP BY 1, 2 HAVING sum(rows) <> 0`.execute(conn);
-}
+    SELECT tenant_id, month, sum(rows) FROM gone GROUP BY 1, 2 HAVING sum(rows) <> 0`;

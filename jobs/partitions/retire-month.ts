@@ -144,16 +144,22 @@ async function estimateRowsByTenant(conn: Db, partition: string): Promise<Record
 
 /**
  * Step 3: drop every detached month in one transaction. No reader reaches a detached table through
- * the parent, so this holds no lock anyone waits for, and one commit (file unlinks plus one WAL
- * flush) replaces one per month.
+ * the parent, and one commit (file unlinks plus one WAL flush) replaces one per month. `before`
+ * (the month-count fold) rides in the same round trip and commit, ahead of the DROP: the DROP
+ * takes ACCESS EXCLUSIVE on `tenants` (it removes the foreign-key triggers the detach gave each
+ * month), which every insert's foreign-key check waits for, so nothing else runs while it is held.
+ * The files are unlinked after the commit has released the locks: the long part of a drop (the
+ * kernel freeing the files' blocks) keeps nobody waiting.
  */
 export async function dropDetached(
   conn: Db,
   names: string[],
   locks: ShortLockOptions,
+  before: string[] = [],
 ): Promise<{ done: true } | { done: false; reason: string }> {
-  if (names.length === 0) return { done: true };
-  return runShortDdl(conn, locks, [`DROP TABLE IF EXISTS ${names.map(quoteIdent).join(', ')}`]);
+  const drop = names.length > 0 ? [`DROP TABLE IF EXISTS ${names.map(quoteIdent).join(', ')}`] : [];
+  if (drop.length + before.length === 0) return { done: true };
+  return runShortDdl(conn, locks, [...before, ...drop]);
 }
 
 /** DETACH CONCURRENTLY cannot run inside a transaction, so the timeout is set on the session. */

@@ -10,9 +10,16 @@ import type { Logger } from '../../core/logger.js';
 import { addMonths, monthStart, type PartitionedTable, partitionName } from '../../core/partitions.js';
 import type { FileStorage } from '../../core/storage.js';
 import { attachMonth } from './attach-month.js';
-import { columnsOf, listPartitions, type MonthlyPartition, monthsInDefault } from './catalog.js';
+import {
+  columnsOf,
+  listPartitions,
+  type MonthlyPartition,
+  monthsInDefault,
+  type PartitionSet,
+  parsePartitionMonth,
+} from './catalog.js';
 import { type ShortLockOptions, withShortLocks } from './locks.js';
-import { COUNTED_TABLE, detachAndTakeCounts, foldMonthCounts } from './month-counts.js';
+import { COUNTED_TABLE, detachAndTakeCounts, FOLD_MONTH_COUNTS_SQL } from './month-counts.js';
 import {
   countRowsByTenant,
   describeDetached,
@@ -73,9 +80,9 @@ export async function rotateTable(
   deps: RotationDeps,
 ): Promise<TableRotation> {
   const result: TableRotation = { created: [], rowsMoved: 0, retired: [], heldBack: [], deferred: [] };
-  await ensureMonths(conn, table, now, settings, deps, result);
+  const set = await ensureMonths(conn, table, now, settings, deps, result);
   if (result.deferred.length > 0 || deps.signal.aborted) return result;
-  await retireExpired(conn, table, settings, deps, result);
+  await retireExpired(conn, table, settings, deps, result, set);
   return result;
 }
 
@@ -92,15 +99,17 @@ export async function ensureMonths(
   settings: Pick<TableRotationSettings, 'premakeMonths' | 'moveBatchSize' | 'locks'>,
   deps: RotationDeps,
   result: TableRotation,
-): Promise<void> {
+): Promise<PartitionSet> {
   const set = await listPartitions(conn, table);
   const attached = set.monthly.filter((p) => p.attached).map((p) => p.month);
   const inDefault = set.defaultPartition ? await monthsInDefault(conn, table, set.defaultPartition) : [];
   const toCreate = monthsWanted(attached, inDefault, now, settings.premakeMonths);
-  if (toCreate.length === 0) return;
-  const columns = await columnsOf(conn, table);
+  if (toCreate.length === 0) return set;
+  // Only moving rows out of the default partition needs the column list: the usual night (empty
+  // months ahead, nothing in the default partition) skips that catalog query.
+  const columns = inDefault.length > 0 ? await columnsOf(conn, table) : [];
   for (const month of toCreate) {
-    if (deps.signal.aborted) return;
+    if (deps.signal.aborted) return withCreated(set, result.created);
     const step = await attachMonth(conn, settings.locks, {
       table,
       month,
@@ -115,11 +124,28 @@ export async function ensureMonths(
         { table, month: key(month), attempts: step.attempts },
         'partition step deferred: lock busy',
       );
-      return;
+      return withCreated(set, result.created);
     }
     result.created.push(step.value.name);
     result.rowsMoved += step.value.rowsMoved;
   }
+  return withCreated(set, result.created);
+}
+
+/**
+ * The set as it stands after `created` were attached, so retirement needs no second catalog
+ * query. A created month can itself be past retention (a stray old row rescued from the default
+ * partition), so it is listed like any other.
+ */
+function withCreated(set: PartitionSet, created: string[]): PartitionSet {
+  if (created.length === 0) return set;
+  const byName = new Map(set.monthly.map((p) => [p.name, p]));
+  for (const name of created) {
+    const month = parsePartitionMonth(set.table, name);
+    if (month) byName.set(name, { name, month, attached: true });
+  }
+  const monthly = [...byName.values()].sort((a, b) => a.month.getTime() - b.month.getTime());
+  return { ...set, monthly };
 }
 
 /** Retire every month (attached, or left detached by an interrupted run) that ends by the cut-off. */
@@ -132,10 +158,12 @@ export async function retireExpired(
   >,
   deps: RotationDeps,
   result: TableRotation,
+  /** The partitions as just listed (by ensureMonths, under the same advisory lock), or listed here. */
+  known?: PartitionSet,
 ): Promise<void> {
   const cutoff = settings.retentionCutoff;
   if (!cutoff) return;
-  const set = await listPartitions(conn, table);
+  const set = known ?? (await listPartitions(conn, table));
   const expired = set.monthly.filter((p) => addMonths(p.month, 1) <= cutoff);
   if (expired.length === 0) return;
   const columns = settings.archive ? await columnsOf(conn, table) : [];
@@ -207,17 +235,18 @@ export async function retireExpired(
       }),
     );
   }
+  // The fold of the month counts shares the drop's round trip and commit.
   const dropped = await dropDetached(
     conn,
     retired.map((month) => month.name),
     settings.locks,
+    counts ? [FOLD_MONTH_COUNTS_SQL] : [],
   );
   if (!dropped.done) {
     result.deferred.push(`drop ${retired.map((month) => month.name).join(', ')}: ${dropped.reason}`);
     return;
   }
   result.retired.push(...retired);
-  if (counts) await foldMonthCounts(conn);
 }
 
 export function emptyRotation(): TableRotation {

@@ -233,3 +233,38 @@ describe('audit cleanup', () => {
     expect(Object.keys(result.tenants)).toEqual(['c']); // only the legal-hold notice
   });
 });
+
+describe('audit cleanup whose connection dies half-way', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db.drop());
+
+  it('still writes the tenant entry for what it removed, through another pooled connection', async () => {
+    const tenant = await createTenant(db.db, 'b', { audit: { retentionDays: 365 } });
+    await insertAudit(db.db, tenant, '2024-10-01T00:00:00Z', '2025-01-31T00:00:00Z', 250);
+    let killed = false;
+    const ctx = testJobContext(db.db, {
+      now: NOW,
+      env: FAST_LOCKS,
+      async progress(value) {
+        if (killed || (value as { phase?: string }).phase !== 'audit-rows') return;
+        killed = true;
+        // The run's pinned connection is the one holding the cleanup's advisory lock (5005, 2).
+        await sql`
+          SELECT pg_terminate_backend(pid) FROM pg_locks
+          WHERE locktype = 'advisory' AND classid = 5005 AND objid = 2 AND granted`.execute(db.db);
+      },
+    });
+    await expect(auditCleanup.run(parsePayload(auditCleanup, { batchSize: 100 }), ctx)).rejects.toThrow();
+    expect(killed).toBe(true);
+    const { rows } = await sql<{ new_values: CleanupDetails }>`
+      SELECT new_values FROM audit_logs WHERE tenant_id = ${tenant} AND action = 'retention-cleanup'`.execute(
+      db.db,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.new_values.auditLogs.rowsDeleted).toBe(100);
+    expect(await countRows(db.db, 'audit_logs', sql`action <> 'retention-cleanup'`)).toBe(150);
+  });
+});

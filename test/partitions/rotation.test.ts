@@ -238,3 +238,27 @@ describe('rescue, retention, indexes and RLS on seeded schools', () => {
     expect(await countRows(db.db, 'attendance')).toBe(rows);
   });
 });
+
+describe('partition rotation of a rescued month that is already past retention', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db.drop());
+
+  it('creates the month for the stray rows, then retires it in the same run with its exact count', async () => {
+    const tenant = await createTenant(db.db, 'stray');
+    // Six years old: no partition exists, so the rows wait in the default partition.
+    await insertAudit(db.db, tenant, '2020-05-03T00:00:00Z', '2020-05-04T00:00:00Z', 2);
+    expect(await countRows(db.db, 'audit_logs_default')).toBe(2);
+    const result = await rotate(db.db, { now: '2026-03-16T12:00:00Z' }).run;
+    const audit = result.tables.audit_logs!;
+    expect(audit.created).toContain('audit_logs_p2020_05');
+    expect(audit.rowsMoved).toBe(2);
+    // Retirement works from the set as ensureMonths left it (no second catalog query), which
+    // must include the month it just created.
+    expect(audit.retired).toEqual([{ name: 'audit_logs_p2020_05', rows: 2, rowsByTenant: { [tenant]: 2 } }]);
+    expect(await partitionsOf(db.db, 'audit_logs')).not.toContain('audit_logs_p2020_05');
+    expect(await countRows(db.db, 'audit_logs')).toBe(0);
+  });
+});
