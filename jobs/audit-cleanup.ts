@@ -8,7 +8,7 @@
 // Safe to run twice and resumable: everything is found again by the same predicates.
 import { z } from 'zod';
 import { assertMaintenanceRole } from '../core/db.js';
-import { InfraError } from '../core/errors.js';
+import { errorMessage, InfraError } from '../core/errors.js';
 import { DirectoryStorage } from '../core/storage.js';
 import { type CleanupEntry, writeCleanupEntries } from './audit/cleanup-entry.js';
 import { deleteExpiredAuditRows, tenantsWithExpiredRows } from './audit/delete-expired-rows.js';
@@ -79,6 +79,31 @@ export const auditCleanup = defineJob({
         tenants: {},
       };
       let interrupted = false;
+      // 4. (last, and when a step fails) Whatever was removed is recorded, even when the run stops
+      // half-way: every tenant's entry in one statement on the pinned connection (a fresh pooled
+      // one spent 83 ms planning this insert into the partitioned table, in the profile), or from
+      // the pool when the pinned connection has died, so such a run still leaves its record.
+      const recordRemovals = async (failed: boolean) => {
+        const entries: CleanupEntry[] = [];
+        for (const policy of policies) {
+          const removals = tally.byTenant.get(policy.tenantId);
+          if (!policy.legalHold && (!removals || RemovalTally.total(removals) === 0)) continue;
+          const entry = removals ?? tally.for(policy.tenantId);
+          // A run that failed part-way did not finish this tenant either.
+          if (failed) entry.complete = false;
+          entries.push({
+            policy,
+            removals: entry,
+            cutoffs: { ...cutoffs, auditLogs: daysBefore(now, policy.retentionDays) },
+          });
+          result.tenants[policy.slug] = { ...entry, legalHold: policy.legalHold };
+        }
+        const record = { at: now, jobId: ctx.jobId };
+        await writeCleanupEntries(conn, entries, record).catch((error: unknown) => {
+          if (!isConnectionLost(error)) throw error;
+          return writeCleanupEntries(ctx.db, entries, record);
+        });
+      };
       try {
         // 1. Fast path, under the partition DDL lock so it never races a rotation.
         if (await tryAdvisoryLock(conn, ADVISORY_KEYS.partitionDdl)) {
@@ -110,7 +135,8 @@ export const auditCleanup = defineJob({
             result.fastPath.heldBack = months.heldBack;
             result.fastPath.deferred = months.deferred;
           } finally {
-            await advisoryUnlock(conn, ADVISORY_KEYS.partitionDdl);
+            // Never in place of the error that got us here: a dead connection has no lock to free.
+            await advisoryUnlock(conn, ADVISORY_KEYS.partitionDdl).catch(() => undefined);
           }
         } else {
           result.fastPath.skipped = 'partition rotation is running; rows are deleted in batches instead';
@@ -175,29 +201,17 @@ export const auditCleanup = defineJob({
           });
           interrupted = ctx.signal.aborted;
         }
-      } finally {
-        // 4. Whatever was removed is recorded, even when the run stops half-way: every tenant's
-        // entry in one statement on the pinned connection (a fresh pooled one spent 83 ms planning
-        // this insert into the partitioned table, in the profile), or from the pool when the pinned
-        // connection has died, so such a run still leaves its record.
-        const entries: CleanupEntry[] = [];
-        for (const policy of policies) {
-          const removals = tally.byTenant.get(policy.tenantId);
-          if (!policy.legalHold && (!removals || RemovalTally.total(removals) === 0)) continue;
-          const entry = removals ?? tally.for(policy.tenantId);
-          entries.push({
-            policy,
-            removals: entry,
-            cutoffs: { ...cutoffs, auditLogs: daysBefore(now, policy.retentionDays) },
-          });
-          result.tenants[policy.slug] = { ...entry, legalHold: policy.legalHold };
-        }
-        const record = { at: now, jobId: ctx.jobId };
-        await writeCleanupEntries(conn, entries, record).catch((error: unknown) => {
-          if (!isConnectionLost(error)) throw error;
-          return writeCleanupEntries(ctx.db, entries, record);
-        });
+      } catch (error) {
+        // Record what was removed before the failure; the failure itself is what the caller sees.
+        await recordRemovals(true).catch((recordError: unknown) =>
+          ctx.log.error(
+            { err: { message: errorMessage(recordError) } },
+            'could not record what the failed audit cleanup removed',
+          ),
+        );
+        throw error;
       }
+      await recordRemovals(false);
       if (interrupted) {
         throw new InfraError('audit cleanup was interrupted; the next run continues where this one stopped');
       }

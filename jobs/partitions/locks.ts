@@ -8,6 +8,7 @@
 //   a lock sits in the lock queue, and every insert that arrives after it queues behind it: with
 //   no timeout, one long report query would stall the school's inserts for as long as it runs
 //   (the classic pg_partman outage). Giving up after ~100 ms and retrying later bounds that stall.
+import { setTimeout as delay } from 'node:timers/promises';
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../../core/database-types.js';
 import type { Db } from '../../core/db.js';
@@ -91,18 +92,13 @@ export async function withShortLocks<T>(
   );
 }
 
+/**
+ * Waits ms, or less if the job is stopped. Node's promise timer removes its abort listener when it
+ * fires: ctx.signal is shared by every job of a worker for its whole life (workers/worker.ts), so a
+ * listener left behind per retry would pile up.
+ */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }
 
 /**

@@ -234,7 +234,7 @@ describe('audit cleanup', () => {
   });
 });
 
-describe('audit cleanup whose connection dies half-way', () => {
+describe('audit cleanup that fails half-way', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -266,5 +266,37 @@ describe('audit cleanup whose connection dies half-way', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.new_values.auditLogs.rowsDeleted).toBe(100);
     expect(await countRows(db.db, 'audit_logs', sql`action <> 'retention-cleanup'`)).toBe(150);
+  });
+
+  it('a step that fails surfaces its own error, and the entry says the run did not complete', async () => {
+    const tenant = await createTenant(db.db, 'c', { audit: { retentionDays: 365 } });
+    await insertAudit(db.db, tenant, '2024-10-01T00:00:00Z', '2025-01-31T00:00:00Z', 40);
+    await sql`INSERT INTO job_runs (job_id, kind, tenant_id, attempt, status, started_at)
+              VALUES ('old-1', 'test', ${tenant}, 1, 'completed', '2024-01-01T00:00:00Z')`.execute(db.db);
+    // The engine-records step (after the audit rows are gone) fails with an error of its own.
+    await sql`CREATE FUNCTION refuse_job_runs_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN RAISE EXCEPTION 'job_runs are being audited: no deletes today'; END $$`.execute(db.db);
+    await sql`CREATE TRIGGER refuse_delete BEFORE DELETE ON job_runs
+              FOR EACH ROW EXECUTE FUNCTION refuse_job_runs_delete()`.execute(db.db);
+    const run = () =>
+      auditCleanup.run(
+        parsePayload(auditCleanup, { batchSize: 100 }),
+        testJobContext(db.db, { now: NOW, env: FAST_LOCKS }),
+      );
+    try {
+      await expect(run()).rejects.toThrow(/no deletes today/);
+      const { rows: recorded } = await sql<{ new_values: CleanupDetails }>`
+        SELECT new_values FROM audit_logs WHERE tenant_id = ${tenant} AND action = 'retention-cleanup'`.execute(
+        db.db,
+      );
+      expect(recorded).toHaveLength(1);
+      expect(recorded[0]!.new_values.complete).toBe(false);
+      expect(recorded[0]!.new_values.auditLogs.rowsDeleted).toBe(40);
+    } finally {
+      await sql`DROP TRIGGER refuse_delete ON job_runs`.execute(db.db);
+      await sql`DROP FUNCTION refuse_job_runs_delete()`.execute(db.db);
+    }
+    await run();
+    expect(await countRows(db.db, 'job_runs', sql`job_id = 'old-1'`)).toBe(0);
   });
 });
