@@ -52,9 +52,12 @@ export const monthlyRows = (tenantId: string, staged: boolean): RawBuilder<unkno
     ? sql`rollup_fresh_monthly`
     : sql`(SELECT * FROM attendance_monthly WHERE tenant_id = ${tenantId}::uuid)`;
 
-/** A month's figures from attendance_days() rows d, in attendance_monthly's column order. */
-const MONTH_COUNTS = sql`
-  count(*)::int AS school_days,
+/**
+ * Day counts from attendance_days() rows d, in attendance_monthly's column order; the first,
+ * count(*), is named by the caller (school_days for a month, n for a grouping-sets row).
+ */
+const dayCounts = (countName: string) => sql`
+  count(*)::int AS ${sql.id(countName)},
   count(*) FILTER (WHERE d.in_membership)::int AS days_in_membership,
   count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_attended,
   count(*) FILTER (WHERE d.day_status = 'present')::int AS days_present,
@@ -75,16 +78,6 @@ const dailyCounts = (days: RawBuilder<unknown>, dayList: RawBuilder<unknown> | n
   ${dayList ? sql`WHERE ${dayList} IS NULL OR d.attendance_date = ANY (${dayList})` : sql``}
   GROUP BY 1`;
 
-const DAY_COUNTS = sql`
-  count(*)::int AS n,
-  count(*) FILTER (WHERE d.in_membership)::int AS days_in_membership,
-  count(*) FILTER (WHERE d.day_status IN ('present', 'tardy'))::int AS days_attended,
-  count(*) FILTER (WHERE d.day_status = 'present')::int AS days_present,
-  count(*) FILTER (WHERE d.day_status = 'tardy')::int AS days_tardy,
-  count(*) FILTER (WHERE d.day_status = 'absent')::int AS days_absent,
-  count(*) FILTER (WHERE d.day_status = 'excused')::int AS days_excused,
-  max(d.attendance_date) AS last_day`;
-
 /**
  * The full rebuild's one pass: monthly and daily figures from a single scan of attendance_days()
  * (GROUPING SETS), staged as rollup_fresh_monthly and rollup_fresh_daily for the apply steps.
@@ -101,7 +94,7 @@ export async function stageFull(trx: Executor, tenantId: string, policy: Attenda
     'rollup_fresh_all',
     sql`
       SELECT grouping(d.attendance_date) = 1 AS monthly, d.student_id,
-             date_trunc('month', d.attendance_date)::date AS month, d.attendance_date, ${DAY_COUNTS}
+             date_trunc('month', d.attendance_date)::date AS month, d.attendance_date, ${dayCounts('n')}
       FROM ${attendanceDays(tenantId, '0001-01-01', '9999-12-31', policy)} d
       GROUP BY GROUPING SETS ((d.student_id, date_trunc('month', d.attendance_date)::date), (d.attendance_date))`,
   );
@@ -137,7 +130,7 @@ export async function refreshMonthly(
     trx,
     'rollup_fresh_monthly',
     sql`
-      SELECT d.student_id, date_trunc('month', d.attendance_date)::date AS month, ${MONTH_COUNTS}
+      SELECT d.student_id, date_trunc('month', d.attendance_date)::date AS month, ${dayCounts('school_days')}
       FROM ${attendanceDays(tenantId, from, to, policy, studentIds ?? undefined)} d
       GROUP BY 1, 2`,
   );
