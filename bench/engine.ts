@@ -5,12 +5,17 @@
 // Goal: engine / bare >= 0.8.
 //   npm run bench:engine              4 rounds of 5,000 jobs per side
 //   npm run bench:engine -- --full    4 rounds of 50,000 jobs per side
+//   add --no-history-write            an experiment, not a setting: run rows are built, batched and
+//                                     serialised as always but the INSERT goes to kysely's
+//                                     DummyDriver, so the ratio shows what PostgreSQL's share costs
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Queue, Worker } from 'bullmq';
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import { z } from 'zod';
 import { systemClock } from '../core/clock.js';
 import { loadConfig } from '../core/config.js';
+import type { Db } from '../core/db.js';
 import { createLogger, silentLogger } from '../core/logger.js';
 import { createRedis, type Redis } from '../core/redis.js';
 import { defineJob } from '../jobs/define-job.js';
@@ -21,6 +26,7 @@ import { startWorkers } from '../workers/worker.js';
 import { freshBenchDatabase, report, round } from './lib.js';
 
 const full = process.argv.includes('--full');
+const writeHistory = !process.argv.includes('--no-history-write');
 const JOBS = full ? 50_000 : 5_000;
 const ROUNDS = 4;
 const CONCURRENCY = 50;
@@ -87,7 +93,7 @@ async function engine(redis: Redis, db: Awaited<ReturnType<typeof freshBenchData
     level: 'info',
     destination: createWriteStream('/dev/null'),
   });
-  const history = new RunHistory(db.db, log, {
+  const history = new RunHistory(writeHistory ? db.db : unwrittenHistoryDb, log, {
     flushMs: config.RUN_HISTORY_FLUSH_MS,
     batch: config.RUN_HISTORY_BATCH,
   });
@@ -109,6 +115,16 @@ async function engine(redis: Redis, db: Awaited<ReturnType<typeof freshBenchData
   await enqueuer.close();
   return JOBS / seconds;
 }
+
+/** For --no-history-write: compiles every statement as PostgreSQL would and sends none. */
+const unwrittenHistoryDb = new Kysely<never>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (kysely) => new PostgresIntrospector(kysely),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+}) as unknown as Db;
 
 const db = await freshBenchDatabase('engine', 8);
 const redis = createRedis(config.REDIS_URL, silentLogger, 'bench-engine');
@@ -143,6 +159,7 @@ try {
     jobs: JOBS,
     rounds: ROUNDS,
     concurrency: CONCURRENCY,
+    historyWritten: writeHistory,
     bareJobsPerSecond: Math.round(bestBare),
     engineJobsPerSecond: Math.round(bestEngine),
     ratio: round(median),
