@@ -7,7 +7,7 @@ import { createRedis, type Redis } from '../../core/redis.js';
 import { createEnqueuer, type Enqueuer } from '../../workers/queues.js';
 import { testConfig } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { freePort } from '../reliability/fixtures/processes.js';
+import { freePort, until } from '../reliability/fixtures/processes.js';
 import { dropPrefix, testPrefix } from './fixtures/engine.js';
 import { runFixtureCli, startRole } from './fixtures/spawn.js';
 import { testJobs } from './fixtures/test-jobs.js';
@@ -125,16 +125,15 @@ describe('worker processes', () => {
       const url = `http://127.0.0.1:${port}`;
       const scrape = async () => (await fetch(`${url}/metrics`)).text();
       // Counted once the job's completion is recorded, a moment after BullMQ marks it complete.
-      let text = await scrape();
-      for (
-        let tries = 0;
-        !/job_runs_total\{kind="test-sleep",outcome="completed"\} 1\b/.test(text);
-        tries++
-      ) {
-        if (tries > 50) throw new Error(`no completed test-sleep run in:\n${text}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        text = await scrape();
-      }
+      const completed = /job_runs_total\{kind="test-sleep",outcome="completed"\} 1\b/;
+      const text = await until(
+        async () => {
+          const scraped = await scrape();
+          return completed.test(scraped) && scraped;
+        },
+        'a completed test-sleep run in /metrics',
+        5_000,
+      );
       expect(text).toMatch(
         /school_engine_job_duration_seconds_count\{kind="test-sleep",outcome="completed"\} 1\b/,
       );
