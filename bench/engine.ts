@@ -6,12 +6,16 @@
 //   npm run bench:engine              4 rounds of 5,000 jobs per side
 //   npm run bench:engine -- --full    4 rounds of 50,000 jobs per side
 //   add --no-history-write            an experiment, not a setting: run rows are built, batched and
-//                                     serialised as always but the INSERT goes to kysely's
-//                                     DummyDriver, so the ratio shows what PostgreSQL's share costs
+//                                     serialised as always but nothing reaches PostgreSQL (COPY
+//                                     text goes to a sink, upserts to kysely's DummyDriver), so the
+//                                     ratio shows what PostgreSQL's share costs
+// It also prints each side's CPU per job (Node, Redis, PostgreSQL; bench/cpu.ts).
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
 import { Queue, Worker } from 'bullmq';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
+import type pg from 'pg';
 import { z } from 'zod';
 import { systemClock } from '../core/clock.js';
 import { loadConfig } from '../core/config.js';
@@ -23,6 +27,7 @@ import { resolveJobSettings } from '../workers/job-settings.js';
 import { createEnqueuer, defaultJobOptions } from '../workers/queues.js';
 import { RunHistory } from '../workers/run-history.js';
 import { startWorkers } from '../workers/worker.js';
+import { type CpuProbe, cpuPerJob, cpuProbe } from './cpu.js';
 import { freshBenchDatabase, report, round } from './lib.js';
 
 const full = process.argv.includes('--full');
@@ -71,9 +76,16 @@ function untilCount(worker: Worker, count: number): Promise<void> {
   );
 }
 
-async function bare(redis: Redis): Promise<number> {
+/** One side's run: jobs per second, and CPU per job (counted until its work is all written). */
+interface Side {
+  rate: number;
+  cpu: CpuProbe;
+}
+
+async function bare(redis: Redis): Promise<Side> {
   const name = `bare-${randomUUID().slice(0, 6)}`;
   await fill(redis, name);
+  const before = await cpuProbe(redis);
   const started = performance.now();
   const worker = new Worker(name, async (job) => ({ i: job.data.i }), {
     connection: redis,
@@ -83,21 +95,22 @@ async function bare(redis: Redis): Promise<number> {
   await untilCount(worker, JOBS);
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
-  return JOBS / seconds;
+  return { rate: JOBS / seconds, cpu: cpuPerJob(before, await cpuProbe(redis), JOBS) };
 }
 
-async function engine(redis: Redis, db: Awaited<ReturnType<typeof freshBenchDatabase>>): Promise<number> {
+async function engine(redis: Redis, db: Awaited<ReturnType<typeof freshBenchDatabase>>): Promise<Side> {
   await fill(redis, noop.name);
   // The production logger at info (a success is a debug line; failures would log), to /dev/null.
   const log = createLogger({
     level: 'info',
     destination: createWriteStream('/dev/null'),
   });
-  const history = new RunHistory(writeHistory ? db.db : unwrittenHistoryDb, log, {
+  const history = new RunHistory(writeHistory ? db : unwrittenHistory, log, {
     flushMs: config.RUN_HISTORY_FLUSH_MS,
     batch: config.RUN_HISTORY_BATCH,
   });
   const enqueuer = createEnqueuer(redis, config, { jobs: [noop] });
+  const before = await cpuProbe(redis);
   const started = performance.now();
   const pool = await startWorkers({
     db: db.db,
@@ -112,38 +125,60 @@ async function engine(redis: Redis, db: Awaited<ReturnType<typeof freshBenchData
   await untilCount(pool.workers[0]!, JOBS);
   const seconds = (performance.now() - started) / 1000;
   await pool.close(30_000); // flushes run history
+  const cpu = cpuPerJob(before, await cpuProbe(redis), JOBS);
   await enqueuer.close();
-  return JOBS / seconds;
+  return { rate: JOBS / seconds, cpu };
 }
 
-/** For --no-history-write: compiles every statement as PostgreSQL would and sends none. */
-const unwrittenHistoryDb = new Kysely<never>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (kysely) => new PostgresIntrospector(kysely),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-}) as unknown as Db;
+function medianCpu(sides: Side[]): CpuProbe {
+  const median = (key: keyof CpuProbe) => {
+    const values = sides.map((side) => side.cpu[key]).sort((a, b) => a - b);
+    return (values[(values.length - 1) >> 1]! + values[values.length >> 1]!) / 2;
+  };
+  return { node: median('node'), redis: median('redis'), postgres: median('postgres') };
+}
+
+/**
+ * For --no-history-write: upserts are compiled as for PostgreSQL and sent nowhere; COPY text is
+ * built and streamed into a sink.
+ */
+const unwrittenHistory = {
+  db: new Kysely<never>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (kysely) => new PostgresIntrospector(kysely),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  }) as unknown as Db,
+  pool: {
+    connect: async () => ({
+      query: () => new Writable({ write: (_chunk, _encoding, done) => done() }),
+      release() {},
+    }),
+  } as unknown as pg.Pool,
+};
 
 const db = await freshBenchDatabase('engine', 8);
 const redis = createRedis(config.REDIS_URL, silentLogger, 'bench-engine');
 try {
-  const bareRates: number[] = [];
-  const engineRates: number[] = [];
+  const bareSides: Side[] = [];
+  const engineSides: Side[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate which side goes first, so a warming or cooling machine favours neither.
     if (round % 2 === 0) {
-      bareRates.push(await bare(redis));
-      engineRates.push(await engine(redis, db));
+      bareSides.push(await bare(redis));
+      engineSides.push(await engine(redis, db));
     } else {
-      engineRates.push(await engine(redis, db));
-      bareRates.push(await bare(redis));
+      engineSides.push(await engine(redis, db));
+      bareSides.push(await bare(redis));
     }
     process.stderr.write(
-      `round ${round + 1}: bare ${Math.round(bareRates.at(-1)!)} jobs/s, engine ${Math.round(engineRates.at(-1)!)} jobs/s\n`,
+      `round ${round + 1}: bare ${Math.round(bareSides.at(-1)!.rate)} jobs/s, engine ${Math.round(engineSides.at(-1)!.rate)} jobs/s\n`,
     );
   }
+  const bareRates = bareSides.map((side) => side.rate);
+  const engineRates = engineSides.map((side) => side.rate);
   const { count } = await db.db
     .selectFrom('job_runs')
     .select((eb) => eb.fn.countAll<number>().as('count'))
@@ -164,6 +199,8 @@ try {
     engineJobsPerSecond: Math.round(bestEngine),
     ratio: round(median),
     roundRatios: pairRatios.map((value) => round(value)),
+    // Microseconds of CPU per job, median of the rounds: throughput on 2 cores follows the total.
+    cpuPerJobMicroseconds: { bare: medianCpu(bareSides), engine: medianCpu(engineSides) },
     runRecordsWritten: Number(count),
   });
 } finally {

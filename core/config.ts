@@ -65,7 +65,7 @@ const schema = z.object({
   WORKER_LOCK_DURATION_MS: int(500, 3_600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   RUN_HISTORY_FLUSH_MS: int(10, 60_000).default(200),
-  RUN_HISTORY_BATCH: int(1, 10_000).default(500),
+  RUN_HISTORY_BATCH: int(1, 10_000).default(2000),
   /** Unset: the worker serves no metrics of its own (the dashboard's /metrics has queue depths). */
   WORKER_METRICS_PORT: int(1, 65535).optional(),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),

@@ -313,7 +313,6 @@ export interface ExportsTable {
 }
 
 export interface JobRunsTable {
-  id: Generated<number>;
   job_id: string;
   kind: string;
   tenant_id: string | null;

@@ -12,6 +12,10 @@ export const TENANT_ROLE = 'school_app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
 export function assertUuid(value: string, field = 'tenantId'): void {
   if (!UUID.test(value))
     throw new InputError(`must be a UUID, got ${JSON.stringify(value).slice(0, 60)}`, field);

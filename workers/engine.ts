@@ -95,7 +95,7 @@ export async function openEngine(options: {
   const redis = createRedis(config.REDIS_URL, log, `${config.QUEUE_PREFIX}:${options.role}`);
   await warnUnlessNoEviction(redis, log);
   const enqueuer = createEnqueuer(redis, config, { jobs, log });
-  const history = new RunHistory(database.db, log, {
+  const history = new RunHistory(database, log, {
     flushMs: config.RUN_HISTORY_FLUSH_MS,
     batch: config.RUN_HISTORY_BATCH,
   });

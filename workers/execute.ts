@@ -8,13 +8,15 @@ import type { Config } from '../core/config.js';
 import type { Db } from '../core/db.js';
 import { errorMessage, isUnrecoverable } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { isUuid } from '../core/tenant-scope.js';
 import { type JobContext, type JobDefinition, parsePayload } from '../jobs/define-job.js';
 import { jobDurationSeconds, jobRunsTotal } from './metrics.js';
 import type { EnqueueFn } from './queues.js';
 import { redactPaths } from './redact.js';
 import type { RunHistory, RunRecord } from './run-history.js';
 
-export const WORKER_NAME = `${hostname()}:${process.pid}`;
+// Cut to job_runs.worker's varchar(200): a longer value would fail every history write.
+export const WORKER_NAME = `${hostname()}:${process.pid}`.slice(-200);
 
 export interface ExecuteDeps {
   db: Db;
@@ -40,8 +42,6 @@ function tenantOf(payload: unknown): string | undefined {
   const tenantId = (payload as { tenantId?: unknown } | null)?.tenantId;
   return typeof tenantId === 'string' ? tenantId : undefined;
 }
-
-const UUID_SHAPE = /^[0-9a-f-]{36}$/i;
 
 /**
  * The handler's ctx. A class rather than an object literal with closures: at thousands of jobs a
@@ -109,7 +109,9 @@ export async function executeJob(
   const run: RunRecord = {
     jobId: attempt.jobId,
     kind: definition.name,
-    tenantId: tenantId && UUID_SHAPE.test(tenantId) ? tenantId : null,
+    // Only a well-formed UUID reaches the uuid column: a value PostgreSQL refuses would fail its
+    // whole history batch on every retry. (A bad tenant id fails the job's own validation.)
+    tenantId: tenantId && isUuid(tenantId) ? tenantId : null,
     attempt: attempt.attempt,
     status: 'running',
     payload: redactPaths(attempt.payload, definition.personalData),

@@ -23,7 +23,7 @@ export const runCommand: Command = {
     // Follow-up work the handler enqueues needs Redis; open it only if that happens.
     let redis: Redis | undefined;
     let enqueuer: Enqueuer | undefined;
-    const history = new RunHistory(database.db, ctx.log, { flushMs: 50, batch: 100 });
+    const history = new RunHistory(database, ctx.log, { flushMs: 50, batch: 100 });
     try {
       await assertSchemaCurrent(database.db);
       if (tenantId) await getTenant(database.db, tenantId, '--tenant');

@@ -61,7 +61,11 @@ export function removeOldEmailDeliveries(db: Db, options: AgeOptions): Promise<n
   });
 }
 
-/** One engine table's rows older than the cut-off, in batches of one statement each. */
+/**
+ * One engine table's rows older than the cut-off, in batches of one statement each. Rows are
+ * named by ctid (a TID scan; job_runs has no single-column key): a row moved by a concurrent
+ * update since the batch was chosen is simply left for the next run.
+ */
 async function removeOldRows(
   db: Db,
   options: AgeOptions,
@@ -74,11 +78,11 @@ async function removeOldRows(
     if (options.signal.aborted) return removed;
     const { rows } = await sql<{ tenant_id: string | null; n: number }>`
       WITH gone AS (
-        DELETE FROM ${sql.table(table)} WHERE id IN (
-          SELECT id FROM ${sql.table(table)}
+        DELETE FROM ${sql.table(table)} WHERE ctid = ANY (ARRAY(
+          SELECT ctid FROM ${sql.table(table)}
           WHERE ${sql.ref(ageColumn)} < ${options.cutoff}
             AND (tenant_id IS NULL OR tenant_id <> ALL (${options.heldTenants}::uuid[]))
-          LIMIT ${options.batchSize})
+          LIMIT ${options.batchSize}))
         RETURNING tenant_id)
       SELECT tenant_id::text, count(*) AS n FROM gone GROUP BY 1`.execute(db);
     let batch = 0;

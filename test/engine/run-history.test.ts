@@ -1,6 +1,7 @@
 // RunHistory on its own against real PostgreSQL: what reaches job_runs, and when. The batched
-// writer keeps one object per attempt and sends compact rows (positional JSON, epoch
-// milliseconds), so these pin down the columns it must still produce.
+// writer keeps one object per attempt, appends finished attempts with COPY (its own text format
+// and escaping) and upserts the rest as positional JSON, so these pin down the columns both paths
+// must still produce.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ function attempt(kind: string, jobId: string, startedAt: Date): RunRecord {
 
 describe('run history', () => {
   it('writes a short attempt once, finished, with its times, duration and JSON columns', async () => {
-    const history = new RunHistory(database.db, silentLogger, { flushMs: 10_000, batch: 1_000 });
+    const history = new RunHistory(database, silentLogger, { flushMs: 10_000, batch: 1_000 });
     const startedAt = new Date('2026-03-16T12:00:00.123Z');
     const completed = attempt('h-short', '1', startedAt);
     const failed = attempt('h-short', '2', startedAt);
@@ -69,7 +70,7 @@ describe('run history', () => {
   });
 
   it('shows a long attempt as running after a flush window, then finished in the same row', async () => {
-    const history = new RunHistory(database.db, silentLogger, { flushMs: 30, batch: 1_000 });
+    const history = new RunHistory(database, silentLogger, { flushMs: 30, batch: 1_000 });
     const long = attempt('h-long', '1', new Date());
     history.start(long);
     // Not yet: an attempt younger than one window is left for the next flush.
@@ -88,7 +89,7 @@ describe('run history', () => {
   });
 
   it('keeps rows through a failed write and writes each attempt once when the database is back', async () => {
-    const history = new RunHistory(database.db, silentLogger, { flushMs: 10, batch: 1_000 });
+    const history = new RunHistory(database, silentLogger, { flushMs: 10, batch: 1_000 });
     // A tenant id that is not a uuid makes the whole batch fail, as an outage would.
     const bad: RunRecord = { ...attempt('h-retry', '1', new Date()), tenantId: 'not-a-uuid' };
     const good = attempt('h-retry', '2', new Date());
@@ -107,6 +108,96 @@ describe('run history', () => {
     const rows = await rowsOf('h-retry');
     expect(rows.map((row) => [row.job_id, row.status])).toEqual([
       ['1', 'running'],
+      ['2', 'completed'],
+    ]);
+  });
+
+  it('appends text that COPY must escape intact, and drops the NUL characters PostgreSQL refuses', async () => {
+    const history = new RunHistory(database, silentLogger, { flushMs: 10_000, batch: 1_000 });
+    const awkward = attempt('h-escape', 'id\twith\\odd\nchars', new Date('2026-03-16T12:00:59.007Z'));
+    awkward.payload = {
+      text: 'tab\there "quoted" \\ back\\slash\nnew line\r',
+      nul: 'a\u0000b',
+      accents: 'é ✓ 学校',
+    };
+    history.start(awkward);
+    awkward.status = 'failed';
+    awkward.error = 'first line\nsecond\tcolumn \\N not null\r\u0000end';
+    awkward.finishedAt = new Date('2026-03-16T12:01:00.050Z');
+    history.finish(awkward);
+    // A second row in another second: timestamps are built per second and must not reuse the text.
+    const later = attempt('h-escape', 'plain', new Date('2026-03-16T13:30:00.000Z'));
+    history.start(later);
+    later.status = 'completed';
+    later.result = 'a JSON string, not an object';
+    later.finishedAt = new Date('2026-03-16T13:30:00.999Z');
+    history.finish(later);
+    await history.close();
+
+    const rows = await rowsOf('h-escape');
+    expect(rows.map((row) => row.job_id)).toEqual(['id\twith\\odd\nchars', 'plain']);
+    const [odd, plain] = rows;
+    expect(odd!.payload).toEqual({
+      text: 'tab\there "quoted" \\ back\\slash\nnew line\r',
+      nul: 'ab',
+      accents: 'é ✓ 学校',
+    });
+    expect(odd!.error).toBe('first line\nsecond\tcolumn \\N not null\rend');
+    expect(odd!.result).toBeNull();
+    expect([odd!.started_at.toISOString(), odd!.finished_at!.toISOString(), odd!.duration_ms]).toEqual([
+      '2026-03-16T12:00:59.007Z',
+      '2026-03-16T12:01:00.050Z',
+      1043,
+    ]);
+    expect(plain!.result).toBe('a JSON string, not an object');
+    expect([plain!.started_at.toISOString(), plain!.finished_at!.toISOString(), plain!.duration_ms]).toEqual([
+      '2026-03-16T13:30:00.000Z',
+      '2026-03-16T13:30:00.999Z',
+      999,
+    ]);
+  });
+
+  it("settles on the outcome when another worker's row for the same attempt is already there", async () => {
+    // A stalled attempt picked up again elsewhere: the first worker left a 'running' row, and the
+    // second one's quick finish has no row of its own, so it is appended, meets the key, and the
+    // batch is written again as an upsert.
+    await sql`INSERT INTO job_runs (job_id, kind, attempt, status, worker, started_at)
+              VALUES ('1', 'h-conflict', 1, 'running', 'killed:1', now())`.execute(database.db);
+    const history = new RunHistory(database, silentLogger, { flushMs: 10_000, batch: 1_000 });
+    for (const jobId of ['1', '2']) {
+      const run = attempt('h-conflict', jobId, new Date());
+      history.start(run);
+      run.status = 'completed';
+      run.result = { jobId };
+      run.finishedAt = new Date();
+      history.finish(run);
+    }
+    await history.close();
+    const rows = await rowsOf('h-conflict');
+    expect(rows.map((row) => [row.job_id, row.status, row.worker, row.result])).toEqual([
+      ['1', 'completed', 'host:1', { jobId: '1' }],
+      ['2', 'completed', 'host:1', { jobId: '2' }],
+    ]);
+  });
+
+  it('keeps appended rows through a failed COPY and appends each once when it can', async () => {
+    const history = new RunHistory(database, silentLogger, { flushMs: 10, batch: 1_000 });
+    const runs = ['1', '2'].map((jobId) => attempt('h-copy-retry', jobId, new Date()));
+    // As in the test above: a value the uuid column refuses fails the whole COPY, as an outage would.
+    runs[0]!.tenantId = 'not-a-uuid';
+    for (const run of runs) {
+      history.start(run);
+      run.status = 'completed';
+      run.finishedAt = new Date();
+      history.finish(run);
+    }
+    await history.flush();
+    expect(await rowsOf('h-copy-retry')).toEqual([]);
+
+    runs[0]!.tenantId = null;
+    await history.close();
+    expect((await rowsOf('h-copy-retry')).map((row) => [row.job_id, row.status])).toEqual([
+      ['1', 'completed'],
       ['2', 'completed'],
     ]);
   });

@@ -56,7 +56,7 @@ beforeAll(async () => {
         config,
         clock: systemClock,
         log: silentLogger,
-        history: new RunHistory(database.db, silentLogger, { flushMs: 50, batch: 200 }),
+        history: new RunHistory(database, silentLogger, { flushMs: 50, batch: 200 }),
         enqueue: enqueuer.enqueue,
         redis,
         jobs,
