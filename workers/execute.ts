@@ -10,7 +10,7 @@ import { errorMessage, isUnrecoverable } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { isUuid } from '../core/tenant-scope.js';
 import { type JobContext, type JobDefinition, parsePayload } from '../jobs/define-job.js';
-import { jobDurationSeconds, jobRunsTotal } from './metrics.js';
+import { jobRunMetrics } from './metrics.js';
 import type { EnqueueFn } from './queues.js';
 import { redactPaths } from './redact.js';
 import type { RunHistory, RunRecord } from './run-history.js';
@@ -137,9 +137,7 @@ export async function executeJob(
     run.result = result;
     run.finishedAt = deps.clock.now();
     history.finish(run);
-    const labels = labelsFor(definition.name, 'completed');
-    jobRunsTotal.inc(labels);
-    jobDurationSeconds.observe(labels, seconds);
+    jobRunMetrics.record(definition.name, 'completed', seconds);
     if (debug) log.debug({ ...bindings, durationMs: Math.round(seconds * 1000) }, 'job completed');
     return result;
   } catch (error) {
@@ -149,9 +147,7 @@ export async function executeJob(
     run.error = errorMessage(error);
     run.finishedAt = deps.clock.now();
     history.finish(run);
-    const labels = labelsFor(definition.name, outcome);
-    jobRunsTotal.inc(labels);
-    jobDurationSeconds.observe(labels, seconds);
+    jobRunMetrics.record(definition.name, outcome, seconds);
     log.error(
       {
         ...bindings,
@@ -163,20 +159,6 @@ export async function executeJob(
     if (options.queued && outcome === 'unrecoverable') throw new UnrecoverableError(errorMessage(error));
     throw error;
   }
-}
-
-type Outcome = 'completed' | 'failed' | 'unrecoverable';
-const metricLabels = new Map<string, { kind: string; outcome: Outcome }>();
-
-/** The same label object per kind and outcome, instead of a new one per job. */
-function labelsFor(kind: string, outcome: Outcome): { kind: string; outcome: Outcome } {
-  const key = outcome === 'completed' ? kind : `${kind}\u0000${outcome}`;
-  let labels = metricLabels.get(key);
-  if (!labels) {
-    labels = { kind, outcome };
-    metricLabels.set(key, labels);
-  }
-  return labels;
 }
 
 /** One queued attempt, as executeJob sees it: fields read once from the BullMQ job. */
