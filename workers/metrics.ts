@@ -6,7 +6,7 @@ import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 export const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry, prefix: 'school_engine_' });
 
-export type Outcome = 'completed' | 'failed' | 'unrecoverable';
+type Outcome = 'completed' | 'failed' | 'unrecoverable';
 
 const DURATION_BUCKETS = [0.005, 0.05, 0.25, 1, 5, 30, 120, 600, 1800];
 

@@ -287,11 +287,14 @@ function positionalJson(rows: RunRecord[]): string {
 
 /**
  * PostgreSQL text and jsonb cannot hold U+0000, and one such string would fail its whole batch on
- * every retry, so history would stop being written: NULs are dropped (checked on the finished
- * text, so the common case costs one scan).
+ * every retry, so history would stop being written: NULs are dropped, in keys and values alike
+ * (checked on the finished text, so the common case costs one scan). The escape counts only where
+ * its backslash is not itself escaped: JSON "\\u0000" is a backslash and the text "u0000".
  */
 function jsonWithoutNul(value: unknown): string | undefined {
   const json = JSON.stringify(value) as string | undefined;
   if (json === undefined || !json.includes('\\u0000')) return json;
-  return JSON.stringify(value, (_key, item) => (typeof item === 'string' ? item.replaceAll('\0', '') : item));
+  return json.replace(JSON_NUL_ESCAPE, '$1');
 }
+
+const JSON_NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;

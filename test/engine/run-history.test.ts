@@ -118,6 +118,7 @@ describe('run history', () => {
     awkward.payload = {
       text: 'tab\there "quoted" \\ back\\slash\nnew line\r',
       nul: 'a\u0000b',
+      'key\u0000with NUL': 'escaped \\u0000 stays text',
       accents: 'é ✓ 学校',
     };
     history.start(awkward);
@@ -140,6 +141,7 @@ describe('run history', () => {
     expect(odd!.payload).toEqual({
       text: 'tab\there "quoted" \\ back\\slash\nnew line\r',
       nul: 'ab',
+      'keywith NUL': 'escaped \\u0000 stays text',
       accents: 'é ✓ 学校',
     });
     expect(odd!.error).toBe('first line\nsecond\tcolumn \\N not null\rend');
