@@ -4,7 +4,7 @@
 // throughput. Rounds alternate which side goes first; the figure is the median paired ratio.
 // Goal: engine / bare >= 0.8.
 //   npm run bench:engine              a warm-up, then 4 rounds of 5,000 jobs per side
-//   npm run bench:engine -- --full    4 rounds of 50,000 jobs per side
+//   npm run bench:engine -- --full    the same with 50,000 jobs a round
 //   add --no-history-write            an experiment, not a setting: run rows are built, batched and
 //                                     serialised as always but nothing reaches PostgreSQL (COPY
 //                                     text goes to a sink, upserts to kysely's DummyDriver), so the
