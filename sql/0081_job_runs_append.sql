@@ -13,6 +13,8 @@
 -- * (kind, started_at) and (tenant_id, started_at) go: a kind's or a school's runs are found by
 --   the time bound plus a filter, and a kind's runs also by the primary key's leading column.
 -- * The partial index on failures stays: it is only written for failed runs.
+-- On a large job_runs the primary key is built under an exclusive lock (seconds per few million
+-- rows): run history writes fail meanwhile, and the workers keep their rows and retry them.
 ALTER TABLE job_runs DROP COLUMN id;
 ALTER TABLE job_runs
   DROP CONSTRAINT job_runs_kind_job_id_attempt_key,

@@ -45,8 +45,12 @@ export class RunHistory {
   #running = new Map<RunRecord, number>();
   /** Attempts whose 'running' row was written (or is being written): their outcome must update it. */
   #hasRow = new WeakSet<RunRecord>();
-  /** Finished, not written yet. */
+  /** Finished, not written yet (including rows kept from a failed write). */
   #finished = new Set<RunRecord>();
+  /** Attempts finished since the last flush: only these count towards a batch. */
+  #finishedSinceFlush = 0;
+  /** After a failed write, no flush before this (performance.now()): kept rows wait for it. */
+  #retryNotBefore = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -73,7 +77,10 @@ export class RunHistory {
   finish(run: RunRecord): void {
     this.#running.delete(run);
     this.#finished.add(run);
-    if (this.#finished.size >= this.#batch) void this.flush();
+    // Rows kept from a failed write do not count: while the database is down, a full buffer would
+    // otherwise be serialised and sent again on every job that finishes.
+    if (++this.#finishedSinceFlush >= this.#batch && performance.now() >= this.#retryNotBefore)
+      void this.flush();
     else this.#arm(this.#flushMs);
   }
 
@@ -88,6 +95,7 @@ export class RunHistory {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    this.#finishedSinceFlush = 0;
     const appended: RunRecord[] = [];
     const upserted: RunRecord[] = [];
     for (const run of this.#finished) (this.#hasRow.has(run) ? upserted : appended).push(run);
@@ -120,23 +128,20 @@ export class RunHistory {
 
   #arm(ms: number): void {
     if (this.#timer || this.#closed) return;
-    this.#timer = setTimeout(() => void this.flush(), ms);
+    const wait = Math.max(ms, this.#retryNotBefore - performance.now());
+    this.#timer = setTimeout(() => void this.flush(), wait);
     this.#timer.unref();
   }
 
   async #write(batch: Batch): Promise<void> {
     try {
-      if (batch.upsertJson) await this.#upsert(batch.upsertJson);
-      if (batch.copyText) {
-        try {
-          await this.#append(batch.copyText);
-        } catch (error) {
-          if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-          // One of these attempts has a row after all: another worker's 'running' row for a
-          // stalled attempt replayed here, or an earlier append whose commit was not acknowledged.
-          // The upsert settles each row (a finished outcome wins).
-          await this.#upsert(positionalJson(batch.appended));
-        }
+      try {
+        await this.#send(batch);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        // A value PostgreSQL refuses (one no check here foresaw) fails its whole batch, and would
+        // on every retry, so history would stop: write the rows one by one, drop only those refused.
+        await this.#sendEach([...batch.upserted, ...batch.appended]);
       }
     } catch (error) {
       // History must not take the queue down with it: keep the rows for the next flush (bounded,
@@ -153,7 +158,44 @@ export class RunHistory {
           if (run.status !== 'running') this.#finished.add(run);
           else if (!this.#running.has(run)) this.#running.set(run, 0);
         }
-        this.#arm(Math.max(this.#flushMs, 1000));
+      }
+      const backOff = Math.max(this.#flushMs, 1000);
+      this.#retryNotBefore = performance.now() + backOff;
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#arm(backOff);
+    }
+  }
+
+  async #send(batch: Batch): Promise<void> {
+    if (batch.upsertJson) await this.#upsert(batch.upsertJson);
+    if (!batch.copyText) return;
+    try {
+      await this.#append(batch.copyText);
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      // One of these attempts has a row after all: another worker's 'running' row for a stalled
+      // attempt replayed here, or an earlier append whose commit was not acknowledged. The upsert
+      // settles each row (a finished outcome wins).
+      await this.#upsert(positionalJson(batch.appended));
+    }
+  }
+
+  async #sendEach(rows: RunRecord[]): Promise<void> {
+    for (const run of rows) {
+      try {
+        await this.#upsert(positionalJson([run]));
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        this.#log.error(
+          {
+            kind: run.kind,
+            jobId: run.jobId,
+            attempt: run.attempt,
+            err: { message: (error as Error).message },
+          },
+          'PostgreSQL refused this job run history row; it is dropped',
+        );
       }
     }
   }
@@ -205,6 +247,12 @@ interface Batch {
 }
 
 const UNIQUE_VIOLATION = '23505';
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the rows, not the server. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
 const COPY_JOB_RUNS = `COPY job_runs (job_id, kind, tenant_id, attempt, status, payload, result, error,
   worker, started_at, finished_at, duration_ms) FROM STDIN`;
 
@@ -222,7 +270,7 @@ function copyText(rows: RunRecord[]): string {
       `${textField(run.jobId)}\t${run.kind}\t${run.tenantId ?? NULL}\t${run.attempt}\t${run.status}\t` +
       `${jsonField(run.payload)}\t${jsonField(run.result)}\t${textField(run.error)}\t` +
       `${textField(run.worker)}\t${timestampText(started)}\t` +
-      `${finished === null ? NULL : `${timestampText(finished)}\t${finished - started}`}\n`;
+      `${finished === null ? `${NULL}\t${NULL}` : `${timestampText(finished)}\t${finished - started}`}\n`;
   }
   return text;
 }
@@ -243,7 +291,7 @@ function textField(value: string | null | undefined): string {
 }
 
 function jsonField(value: unknown): string {
-  const json = value == null ? undefined : jsonWithoutNul(value);
+  const json = value == null ? undefined : storableJson(value);
   if (json === undefined) return NULL;
   return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
 }
@@ -268,7 +316,7 @@ function timestampText(ms: number): string {
  * arrays and epoch milliseconds keep it small; duration_ms is computed by the database.
  */
 function positionalJson(rows: RunRecord[]): string {
-  return jsonWithoutNul(
+  return storableJson(
     rows.map((run) => [
       run.jobId,
       run.kind,
@@ -286,15 +334,19 @@ function positionalJson(rows: RunRecord[]): string {
 }
 
 /**
- * PostgreSQL text and jsonb cannot hold U+0000, and one such string would fail its whole batch on
- * every retry, so history would stop being written: NULs are dropped, in keys and values alike
- * (checked on the finished text, so the common case costs one scan). The escape counts only where
- * its backslash is not itself escaped: JSON "\\u0000" is a backslash and the text "u0000".
+ * JSON that jsonb accepts. It cannot hold U+0000 or a lone UTF-16 surrogate (JSON.stringify writes
+ * both as \u escapes), and one such value would fail its whole batch on every retry: NULs are
+ * dropped and lone surrogates become U+FFFD, in keys and values alike. Checked on the finished
+ * text, so the common case costs one scan. An escape counts only where its backslash is not
+ * itself escaped: JSON "\\u0000" is a backslash and the text "u0000".
  */
-function jsonWithoutNul(value: unknown): string | undefined {
+function storableJson(value: unknown): string | undefined {
   const json = JSON.stringify(value) as string | undefined;
-  if (json === undefined || !json.includes('\\u0000')) return json;
-  return json.replace(JSON_NUL_ESCAPE, '$1');
+  if (json === undefined || !json.includes('\\u')) return json;
+  return json.replace(JSON_UNSTORABLE_ESCAPE, (_match, backslashes: string, code: string) =>
+    code === '0000' ? backslashes : `${backslashes}\\ufffd`,
+  );
 }
 
-const JSON_NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+// JSON.stringify keeps well-formed surrogate pairs as they are, so any surrogate escape is a lone one.
+const JSON_UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})/g;

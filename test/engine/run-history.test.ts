@@ -2,10 +2,12 @@
 // writer keeps one object per attempt, appends finished attempts with COPY (its own text format
 // and escaping) and upserts the rest as positional JSON, so these pin down the columns both paths
 // must still produce.
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/logger.js';
+import { createDatabase } from '../../core/db.js';
+import { createLogger, silentLogger } from '../../core/logger.js';
 import { RunHistory, type RunRecord } from '../../workers/run-history.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
@@ -17,6 +19,16 @@ afterAll(() => database?.drop());
 
 const rowsOf = (kind: string) =>
   database.db.selectFrom('job_runs').selectAll().where('kind', '=', kind).orderBy('job_id').execute();
+
+/** An outage as the writer sees it (a server-side error, not a refused row): job_runs is gone meanwhile. */
+async function whileJobRunsIsAway(work: () => Promise<void>): Promise<void> {
+  await sql`ALTER TABLE job_runs RENAME TO job_runs_away`.execute(database.db);
+  try {
+    await work();
+  } finally {
+    await sql`ALTER TABLE job_runs_away RENAME TO job_runs`.execute(database.db);
+  }
+}
 
 function attempt(kind: string, jobId: string, startedAt: Date): RunRecord {
   return {
@@ -90,20 +102,20 @@ describe('run history', () => {
 
   it('keeps rows through a failed write and writes each attempt once when the database is back', async () => {
     const history = new RunHistory(database, silentLogger, { flushMs: 10, batch: 1_000 });
-    // A tenant id that is not a uuid makes the whole batch fail, as an outage would.
-    const bad: RunRecord = { ...attempt('h-retry', '1', new Date()), tenantId: 'not-a-uuid' };
-    const good = attempt('h-retry', '2', new Date());
-    history.start(bad);
-    history.start(good);
-    await sleep(30);
-    await history.flush();
+    const first = attempt('h-retry', '1', new Date());
+    const second = attempt('h-retry', '2', new Date());
+    await whileJobRunsIsAway(async () => {
+      history.start(first);
+      history.start(second);
+      await sleep(30);
+      await history.flush();
+    });
     expect(await rowsOf('h-retry')).toEqual([]);
 
-    // The good attempt finishes while its 'running' row waits for a retry: one row, finished.
-    bad.tenantId = null;
-    good.status = 'completed';
-    good.finishedAt = new Date();
-    history.finish(good);
+    // The second attempt finishes while its 'running' row waits for a retry: one row, finished.
+    second.status = 'completed';
+    second.finishedAt = new Date();
+    history.finish(second);
     await history.close();
     const rows = await rowsOf('h-retry');
     expect(rows.map((row) => [row.job_id, row.status])).toEqual([
@@ -119,6 +131,7 @@ describe('run history', () => {
       text: 'tab\there "quoted" \\ back\\slash\nnew line\r',
       nul: 'a\u0000b',
       'key\u0000with NUL': 'escaped \\u0000 stays text',
+      lone: 'half a pair \ud800 and \udc00',
       accents: 'é ✓ 学校',
     };
     history.start(awkward);
@@ -133,15 +146,22 @@ describe('run history', () => {
     later.result = 'a JSON string, not an object';
     later.finishedAt = new Date('2026-03-16T13:30:00.999Z');
     history.finish(later);
+    // An outcome without an end time (the type allows it): both time columns stay empty.
+    const unended = attempt('h-escape', 'unended', new Date('2026-03-16T14:00:00.000Z'));
+    history.start(unended);
+    unended.status = 'cancelled';
+    history.finish(unended);
     await history.close();
 
     const rows = await rowsOf('h-escape');
-    expect(rows.map((row) => row.job_id)).toEqual(['id\twith\\odd\nchars', 'plain']);
-    const [odd, plain] = rows;
+    expect(rows.map((row) => row.job_id)).toEqual(['id\twith\\odd\nchars', 'plain', 'unended']);
+    const [odd, plain, unendedRow] = rows;
+    expect(unendedRow).toMatchObject({ status: 'cancelled', finished_at: null, duration_ms: null });
     expect(odd!.payload).toEqual({
       text: 'tab\there "quoted" \\ back\\slash\nnew line\r',
       nul: 'ab',
       'keywith NUL': 'escaped \\u0000 stays text',
+      lone: 'half a pair \ufffd and \ufffd',
       accents: 'é ✓ 学校',
     });
     expect(odd!.error).toBe('first line\nsecond\tcolumn \\N not null\rend');
@@ -184,23 +204,73 @@ describe('run history', () => {
 
   it('keeps appended rows through a failed COPY and appends each once when it can', async () => {
     const history = new RunHistory(database, silentLogger, { flushMs: 10, batch: 1_000 });
-    const runs = ['1', '2'].map((jobId) => attempt('h-copy-retry', jobId, new Date()));
-    // As in the test above: a value the uuid column refuses fails the whole COPY, as an outage would.
-    runs[0]!.tenantId = 'not-a-uuid';
-    for (const run of runs) {
+    for (const jobId of ['1', '2']) {
+      const run = attempt('h-copy-retry', jobId, new Date());
       history.start(run);
       run.status = 'completed';
       run.finishedAt = new Date();
       history.finish(run);
     }
-    await history.flush();
+    await whileJobRunsIsAway(() => history.flush());
     expect(await rowsOf('h-copy-retry')).toEqual([]);
 
-    runs[0]!.tenantId = null;
     await history.close();
     expect((await rowsOf('h-copy-retry')).map((row) => [row.job_id, row.status])).toEqual([
       ['1', 'completed'],
       ['2', 'completed'],
     ]);
+  });
+
+  it('writes the rest of a batch when PostgreSQL refuses one row no check foresaw, and drops only that one', async () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      destination: new Writable({ write: (line, _e, done) => done(void lines.push(String(line))) }),
+    });
+    const history = new RunHistory(database, log, { flushMs: 10_000, batch: 1_000 });
+    // job_id is varchar(200): too long a value fails the COPY of everything beside it.
+    for (const jobId of ['ok-1', 'x'.repeat(201), 'ok-2']) {
+      const run = attempt('h-refused', jobId, new Date());
+      history.start(run);
+      run.status = 'completed';
+      run.finishedAt = new Date();
+      history.finish(run);
+    }
+    await history.close();
+    expect((await rowsOf('h-refused')).map((row) => row.job_id)).toEqual(['ok-1', 'ok-2']);
+    const refused = lines.map((line) => JSON.parse(line)).filter((line) => line.level === 'error');
+    expect(refused).toEqual([
+      expect.objectContaining({
+        kind: 'h-refused',
+        jobId: 'x'.repeat(201),
+        msg: expect.stringContaining('refused'),
+      }),
+    ]);
+  });
+
+  it('while PostgreSQL is unreachable, backs off instead of resending the kept rows on every finish', async () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      destination: new Writable({ write: (line, _e, done) => done(void lines.push(String(line))) }),
+    });
+    // Nothing listens on port 1: every connection is refused at once.
+    const down = createDatabase('postgres://postgres@127.0.0.1:1/none', { log: silentLogger, max: 2 });
+    const history = new RunHistory(down, log, { flushMs: 20, batch: 10 });
+    const finishOne = (jobId: string) => {
+      const run = attempt('h-down', jobId, new Date());
+      history.start(run);
+      run.status = 'completed';
+      run.finishedAt = new Date();
+      history.finish(run);
+    };
+    for (let i = 0; i < 10; i++) finishOne(`first-${i}`); // a full batch: flushed, refused
+    await history.flush();
+    const failures = () => lines.filter((line) => line.includes('could not write job run history')).length;
+    const afterFirst = failures();
+    expect(afterFirst).toBeGreaterThanOrEqual(1);
+    // 200 more finishes within the back-off (1 s): at most one more attempt, not one per finish.
+    for (let i = 0; i < 200; i++) finishOne(`more-${i}`);
+    await sleep(100);
+    expect(failures() - afterFirst).toBeLessThanOrEqual(1);
+    await down.close();
   });
 });
