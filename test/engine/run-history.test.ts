@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../core/db.js';
-import { createLogger, silentLogger } from '../../core/logger.js';
+import { createLogger, type Logger, silentLogger } from '../../core/logger.js';
 import { RunHistory, type RunRecord } from '../../workers/run-history.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
@@ -44,6 +44,22 @@ function attempt(kind: string, jobId: string, startedAt: Date): RunRecord {
     startedAt,
     finishedAt: null,
   };
+}
+
+/** An attempt from start to its outcome (completed now, unless `outcome` says otherwise). */
+function runThrough(history: RunHistory, run: RunRecord, outcome: Partial<RunRecord> = {}): void {
+  history.start(run);
+  Object.assign(run, { status: 'completed', finishedAt: new Date() }, outcome);
+  history.finish(run);
+}
+
+/** A logger whose JSON lines the test can read. */
+function capturingLogger(): { log: Logger; lines: () => Array<Record<string, unknown>> } {
+  const written: string[] = [];
+  const log = createLogger({
+    destination: new Writable({ write: (line, _e, done) => done(void written.push(String(line))) }),
+  });
+  return { log, lines: () => written.map((line) => JSON.parse(line)) };
 }
 
 describe('run history', () => {
@@ -134,23 +150,21 @@ describe('run history', () => {
       lone: 'half a pair \ud800 and \udc00',
       accents: 'é ✓ 学校',
     };
-    history.start(awkward);
-    awkward.status = 'failed';
-    awkward.error = 'first line\nsecond\tcolumn \\N not null\r\u0000end';
-    awkward.finishedAt = new Date('2026-03-16T12:01:00.050Z');
-    history.finish(awkward);
+    runThrough(history, awkward, {
+      status: 'failed',
+      error: 'first line\nsecond\tcolumn \\N not null\r\u0000end',
+      finishedAt: new Date('2026-03-16T12:01:00.050Z'),
+    });
     // A second row in another second: timestamps are built per second and must not reuse the text.
-    const later = attempt('h-escape', 'plain', new Date('2026-03-16T13:30:00.000Z'));
-    history.start(later);
-    later.status = 'completed';
-    later.result = 'a JSON string, not an object';
-    later.finishedAt = new Date('2026-03-16T13:30:00.999Z');
-    history.finish(later);
+    runThrough(history, attempt('h-escape', 'plain', new Date('2026-03-16T13:30:00.000Z')), {
+      result: 'a JSON string, not an object',
+      finishedAt: new Date('2026-03-16T13:30:00.999Z'),
+    });
     // An outcome without an end time (the type allows it): both time columns stay empty.
-    const unended = attempt('h-escape', 'unended', new Date('2026-03-16T14:00:00.000Z'));
-    history.start(unended);
-    unended.status = 'cancelled';
-    history.finish(unended);
+    runThrough(history, attempt('h-escape', 'unended', new Date('2026-03-16T14:00:00.000Z')), {
+      status: 'cancelled',
+      finishedAt: null,
+    });
     await history.close();
 
     const rows = await rowsOf('h-escape');
@@ -186,14 +200,8 @@ describe('run history', () => {
     await sql`INSERT INTO job_runs (job_id, kind, attempt, status, worker, started_at)
               VALUES ('1', 'h-conflict', 1, 'running', 'killed:1', now())`.execute(database.db);
     const history = new RunHistory(database, silentLogger, { flushMs: 10_000, batch: 1_000 });
-    for (const jobId of ['1', '2']) {
-      const run = attempt('h-conflict', jobId, new Date());
-      history.start(run);
-      run.status = 'completed';
-      run.result = { jobId };
-      run.finishedAt = new Date();
-      history.finish(run);
-    }
+    for (const jobId of ['1', '2'])
+      runThrough(history, attempt('h-conflict', jobId, new Date()), { result: { jobId } });
     await history.close();
     const rows = await rowsOf('h-conflict');
     expect(rows.map((row) => [row.job_id, row.status, row.worker, row.result])).toEqual([
@@ -204,13 +212,7 @@ describe('run history', () => {
 
   it('keeps appended rows through a failed COPY and appends each once when it can', async () => {
     const history = new RunHistory(database, silentLogger, { flushMs: 10, batch: 1_000 });
-    for (const jobId of ['1', '2']) {
-      const run = attempt('h-copy-retry', jobId, new Date());
-      history.start(run);
-      run.status = 'completed';
-      run.finishedAt = new Date();
-      history.finish(run);
-    }
+    for (const jobId of ['1', '2']) runThrough(history, attempt('h-copy-retry', jobId, new Date()));
     await whileJobRunsIsAway(() => history.flush());
     expect(await rowsOf('h-copy-retry')).toEqual([]);
 
@@ -222,22 +224,14 @@ describe('run history', () => {
   });
 
   it('writes the rest of a batch when PostgreSQL refuses one row no check foresaw, and drops only that one', async () => {
-    const lines: string[] = [];
-    const log = createLogger({
-      destination: new Writable({ write: (line, _e, done) => done(void lines.push(String(line))) }),
-    });
+    const { log, lines } = capturingLogger();
     const history = new RunHistory(database, log, { flushMs: 10_000, batch: 1_000 });
     // job_id is varchar(200): too long a value fails the COPY of everything beside it.
-    for (const jobId of ['ok-1', 'x'.repeat(201), 'ok-2']) {
-      const run = attempt('h-refused', jobId, new Date());
-      history.start(run);
-      run.status = 'completed';
-      run.finishedAt = new Date();
-      history.finish(run);
-    }
+    for (const jobId of ['ok-1', 'x'.repeat(201), 'ok-2'])
+      runThrough(history, attempt('h-refused', jobId, new Date()));
     await history.close();
     expect((await rowsOf('h-refused')).map((row) => row.job_id)).toEqual(['ok-1', 'ok-2']);
-    const refused = lines.map((line) => JSON.parse(line)).filter((line) => line.level === 'error');
+    const refused = lines().filter((line) => line.level === 'error');
     expect(refused).toEqual([
       expect.objectContaining({
         kind: 'h-refused',
@@ -248,23 +242,15 @@ describe('run history', () => {
   });
 
   it('while PostgreSQL is unreachable, backs off instead of resending the kept rows on every finish', async () => {
-    const lines: string[] = [];
-    const log = createLogger({
-      destination: new Writable({ write: (line, _e, done) => done(void lines.push(String(line))) }),
-    });
+    const { log, lines } = capturingLogger();
     // Nothing listens on port 1: every connection is refused at once.
     const down = createDatabase('postgres://postgres@127.0.0.1:1/none', { log: silentLogger, max: 2 });
     const history = new RunHistory(down, log, { flushMs: 20, batch: 10 });
-    const finishOne = (jobId: string) => {
-      const run = attempt('h-down', jobId, new Date());
-      history.start(run);
-      run.status = 'completed';
-      run.finishedAt = new Date();
-      history.finish(run);
-    };
+    const finishOne = (jobId: string) => runThrough(history, attempt('h-down', jobId, new Date()));
     for (let i = 0; i < 10; i++) finishOne(`first-${i}`); // a full batch: flushed, refused
     await history.flush();
-    const failures = () => lines.filter((line) => line.includes('could not write job run history')).length;
+    const failures = () =>
+      lines().filter((line) => line.msg === 'could not write job run history; will retry').length;
     const afterFirst = failures();
     expect(afterFirst).toBeGreaterThanOrEqual(1);
     // 200 more finishes within the back-off (1 s): at most one more attempt, not one per finish.
