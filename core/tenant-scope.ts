@@ -17,7 +17,7 @@ export function isUuid(value: string): boolean {
 }
 
 export function assertUuid(value: string, field = 'tenantId'): void {
-  if (!UUID.test(value))
+  if (!isUuid(value))
     throw new InputError(`must be a UUID, got ${JSON.stringify(value).slice(0, 60)}`, field);
 }
 
